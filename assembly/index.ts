@@ -1,0 +1,302 @@
+/**
+ * @module index
+ * The kernel ABI: the only exports JavaScript sees. Flat functions on pointers and counts that
+ * return a count or a status; region addresses are read through getters because any allocation
+ * may move a region. One instance serves one database.
+ *
+ * Linear memory (every block from the TLSF allocator, 16-byte aligned):
+ *   vectors, codes                  per node, see space.ts
+ *   level0, levels, upper…          per node, see hnsw.ts
+ *   rotation, mean, codebooks, lut  codec, see pq.ts and adc.ts
+ *   query (dim f32), projected (targetDim f32), out (k u32 + k f32), training sample
+ */
+import { adcBuildLut, adcConfigure, adcDistance, adcDistance4, adcLut, adcOffset } from './adc';
+import { allocZeroed, growZeroed, release } from './arena';
+import { BUILD_PROJECTED, METRIC_L2, STATUS_BAD_ARGUMENT, STATUS_OK } from './constants';
+import { dot, dotScalar, l2Sq, l2SqScalar, scale } from './distance';
+import { heapDrainAscending, heapPop, heapPush, heapTopDist } from './heap';
+import {
+  candDists, candSlots, flatSearch, hnswConfigure, hnswEnsureScratch, hnswEntryPoint, hnswGraphBytes, hnswInsert,
+  hnswLevel0, hnswLevels, hnswMaxLevel, hnswNodeCount, hnswReserve, hnswReset, hnswSearch, hnswUpper, hnswUpperOffsets,
+  hnswUpperUsed, hnswSetBuildMode, linksAt,
+} from './hnsw';
+import { kmeansTrain } from './kmeans';
+import { covariance, pcaRotation } from './linalg';
+import {
+  pqCodebooks, pqConfigure, pqDecode, pqDsub, pqEncode, pqM, pqMean, pqProjectQuery, pqProjectStored, pqRotation, pqTargetDim,
+  pqRotMean, pqUpdateRotMean, pqUseIdentity,
+} from './pq';
+import {
+  codeOf, exactDistance, queryDistances, setQueryAdc, spaceCodes, spaceConfigure, spaceConfigureCodec, spaceProjected, spaceProjectedAlloc,
+  spaceProjectedRelease, spaceReserve, spaceVectors, vectorOf,
+} from './space';
+import { visitedBytes } from './visited';
+
+export { KSUB, MAX_LEVEL } from './constants';
+
+/** Bumped whenever an export changes meaning; `src/wasm/abi.ts` checks it. */
+export const ABI_VERSION: i32 = 1;
+
+let dim: i32 = 0;
+let metric: i32 = METRIC_L2;
+let normalize: bool = false;
+let capacity: i32 = 0;
+let queryBuf: usize = 0;
+let projected: usize = 0;
+let outSlots: usize = 0;
+let outDists: usize = 0;
+let outCapacity: i32 = 0;
+let sample: usize = 0;
+let sampleRows: i32 = 0;
+
+/**
+ * Sets up an empty database. `targetDim` must be a multiple of `m`; `normalize` makes every
+ * stored vector and query unit length (cosine).
+ */
+export function configure(metricKind: i32, unitLength: bool, dimension: i32, targetDim: i32, m: i32, hnswM: i32, efConstruction: i32, buildMode: i32, seed: u32): i32 {
+  if (dimension <= 0 || m <= 0 || targetDim % m != 0 || targetDim > dimension || hnswM < 2) return STATUS_BAD_ARGUMENT;
+  dim = dimension;
+  metric = metricKind;
+  normalize = unitLength;
+  spaceConfigure(metricKind, dimension);
+  pqConfigure(metricKind, dimension, targetDim, m);
+  spaceConfigureCodec();
+  adcConfigure();
+  hnswConfigure(hnswM, efConstruction, buildMode, seed);
+  release(queryBuf); release(projected);
+  queryBuf = allocZeroed(<usize>dimension << 2);
+  projected = allocZeroed(<usize>targetDim << 2);
+  ensureOut(16);
+  return STATUS_OK;
+}
+
+/** Grows every per-node region to hold `n` slots. */
+export function reserve(n: i32): void {
+  if (n <= capacity) return;
+  spaceReserve(n, pqM);
+  hnswReserve(n);
+  capacity = n;
+}
+
+function ensureOut(k: i32): void {
+  if (k <= outCapacity) return;
+  outSlots = growZeroed(outSlots, <usize>outCapacity << 2, <usize>k << 2);
+  outDists = growZeroed(outDists, <usize>outCapacity << 2, <usize>k << 2);
+  outCapacity = k;
+}
+
+export function vectorsPtr(): usize { return spaceVectors; }
+export function codesPtr(): usize { return spaceCodes; }
+export function queryPtr(): usize { return queryBuf; }
+export function outSlotsPtr(): usize { return outSlots; }
+export function outDistsPtr(): usize { return outDists; }
+export function rotationPtr(): usize { return pqRotation; }
+export function meanPtr(): usize { return pqMean; }
+export function codebooksPtr(): usize { return pqCodebooks; }
+export function lutPtr(): usize { return adcLut; }
+export function level0Ptr(): usize { return hnswLevel0; }
+export function levelsPtr(): usize { return hnswLevels; }
+export function upperOffsetsPtr(): usize { return hnswUpperOffsets; }
+export function upperPtr(): usize { return hnswUpper; }
+export function upperUsed(): usize { return hnswUpperUsed; }
+export function entryPoint(): i32 { return hnswEntryPoint; }
+export function maxLevel(): i32 { return hnswMaxLevel; }
+export function graphNodeCount(): i32 { return hnswNodeCount; }
+export function graphBytes(): usize { return hnswGraphBytes(); }
+export function scratchBytes(): usize { return visitedBytes() + (<usize>capacity << 3); }
+export function subDim(): i32 { return pqDsub; }
+
+/** Index of the first row in [first, first + n) holding NaN or ±Infinity, or -1. */
+export function rowsFirstNonFinite(first: i32, n: i32): i32 {
+  for (let r = 0; r < n; r++) {
+    const row = vectorOf(first + r);
+    for (let j = 0; j < dim; j++) {
+      const v = load<f32>(row + (<usize>j << 2));
+      if (v - v != 0) return first + r;
+    }
+  }
+  return -1;
+}
+
+/** Scales rows [first, first + n) to unit length; returns the first zero row (nothing changed) or -1. */
+export function rowsNormalize(first: i32, n: i32): i32 {
+  for (let r = 0; r < n; r++) {
+    const row = vectorOf(first + r);
+    if (dot(row, row, dim) == 0) return first + r;
+  }
+  for (let r = 0; r < n; r++) {
+    const row = vectorOf(first + r);
+    scale(row, <f32>(1.0 / Math.sqrt(<f64>dot(row, row, dim))), row, dim);
+  }
+  return -1;
+}
+
+/** Fits the rotation on the `n` u32 slots at `slots`: PCA (`usePca`) or the identity. */
+export function trainRotation(slots: usize, n: i32, usePca: bool, seed: u32): i32 {
+  if (!usePca) {
+    pqUseIdentity();
+  } else {
+    const cov = allocZeroed(<usize>dim * <usize>dim << 3);
+    covariance(spaceVectors, dim, slots, n, pqMean, cov);
+    const status = pcaRotation(cov, dim, pqTargetDim, seed, pqRotation);
+    release(cov);
+    if (status != STATUS_OK) return status;
+  }
+  pqUpdateRotMean();
+  return STATUS_OK;
+}
+
+/** Rotates the `n` training slots into the sample buffer that `trainSubspace` reads. */
+export function trainSampleProject(slots: usize, n: i32): void {
+  release(sample);
+  sample = allocZeroed(<usize>n * <usize>pqTargetDim << 2);
+  sampleRows = n;
+  for (let r = 0; r < n; r++) pqProjectStored(vectorOf(load<u32>(slots + (<usize>r << 2))), sample + ((<usize>r * <usize>pqTargetDim) << 2));
+}
+
+/** Trains the codebook of subspace `s` on the sample; returns the iterations run. */
+export function trainSubspace(s: i32, maxIter: i32, seed: u32): i32 {
+  const book = pqCodebooks + ((<usize>s * 256 * <usize>pqDsub) << 2);
+  return kmeansTrain(sample, sampleRows, pqTargetDim, s * pqDsub, pqDsub, 256, maxIter, seed, book);
+}
+
+/** Frees the training sample. */
+export function trainSampleRelease(): void {
+  release(sample);
+  sample = 0;
+  sampleRows = 0;
+}
+
+/** Encodes rows [first, first + n) into their codes; keeps `R·x` too while a bulk build holds the projection region. */
+export function encodeRows(first: i32, n: i32): void {
+  for (let r = 0; r < n; r++) {
+    pqProjectStored(vectorOf(first + r), projected);
+    pqEncode(projected, codeOf(first + r));
+    if (spaceProjected != 0) {
+      const dst = spaceProjected + ((<usize>(first + r) * <usize>pqTargetDim) << 2);
+      for (let t = 0; t < pqTargetDim; t++) store<f32>(dst + (<usize>t << 2), load<f32>(projected + (<usize>t << 2)) + load<f32>(pqRotMean + (<usize>t << 2)));
+    }
+  }
+}
+
+/** Starts a bulk build of `n` rows with `mode` distances (projected mode keeps a projection region). */
+export function bulkBuildBegin(n: i32, mode: i32): void {
+  hnswReset();
+  hnswSetBuildMode(mode);
+  if (mode == BUILD_PROJECTED) spaceProjectedAlloc(n);
+}
+
+/** Ends a bulk build: frees the projection; later inserts use `mode` distances. */
+export function bulkBuildEnd(mode: i32): void {
+  spaceProjectedRelease();
+  hnswSetBuildMode(mode);
+}
+
+/** Inserts rows [first, first + n) into the graph. */
+export function graphInsertRows(first: i32, n: i32): void {
+  for (let r = 0; r < n; r++) hnswInsert(first + r);
+}
+
+/** Neighbours of `slot` on `level`, copied to `out`; returns their count. */
+export function graphNeighbors(slot: u32, level: i32, out: usize): i32 {
+  if (level > <i32>load<u8>(hnswLevels + slot)) return 0;
+  const links = linksAt(slot, level);
+  const count = load<u32>(links);
+  memory.copy(out, links + 4, <usize>count << 2);
+  return count;
+}
+
+/** Index of the first NaN or ±Infinity in the query buffer, or -1. */
+export function queryFirstNonFinite(): i32 {
+  for (let j = 0; j < dim; j++) {
+    const v = load<f32>(queryBuf + (<usize>j << 2));
+    if (v - v != 0) return j;
+  }
+  return -1;
+}
+
+/**
+ * Prepares the query in `queryPtr()`: unit length for cosine, rotation, lookup table.
+ * @returns STATUS_OK, or STATUS_BAD_ARGUMENT for a zero query under cosine
+ */
+export function queryPrepare(): i32 {
+  if (normalize) {
+    const norm2 = dot(queryBuf, queryBuf, dim);
+    if (norm2 == 0) return STATUS_BAD_ARGUMENT;
+    scale(queryBuf, <f32>(1.0 / Math.sqrt(<f64>norm2)), queryBuf, dim);
+  }
+  pqProjectQuery(queryBuf, projected);
+  adcBuildLut(projected, metric == METRIC_L2 ? 0 : -dot(queryBuf, pqMean, dim));
+  setQueryAdc();
+  return STATUS_OK;
+}
+
+/** Graph search for the prepared query; results in `outSlotsPtr()` / `outDistsPtr()`, best first. */
+export function searchGraph(k: i32, ef: i32, rerank: i32): i32 {
+  const beam = max(ef, max(k, rerank));
+  return finish(k, rerank, hnswSearch(beam));
+}
+
+/** Exhaustive ADC scan of rows [0, n) for the prepared query. */
+export function searchFlat(n: i32, k: i32, rerank: i32): i32 {
+  return finish(k, rerank, flatSearch(n, max(k, rerank)));
+}
+
+/** Keeps the best `k` candidates, re-scored exactly when `rerank` > 0. */
+function finish(k: i32, rerank: i32, nCand: i32): i32 {
+  ensureOut(k);
+  if (rerank <= 0) {
+    const n = min(k, nCand);
+    for (let i = 0; i < n; i++) {
+      store<u32>(outSlots + (<usize>i << 2), load<u32>(candSlots + (<usize>i << 2)));
+      store<f32>(outDists + (<usize>i << 2), load<f32>(candDists + (<usize>i << 2)) + adcOffset);
+    }
+    return n;
+  }
+  // The candidate arrays are free again once read, so the exact top-k heap can live in candDists' scratch.
+  hnswEnsureScratch(k + 1);
+  const heap = allocHeapScratch(k + 1);
+  let size = 0;
+  const r = min(rerank, nCand);
+  for (let i = 0; i < r; i++) {
+    const s = load<u32>(candSlots + (<usize>i << 2));
+    const d = exactDistance(queryBuf, s);
+    if (size < k || d < heapTopDist(heap)) {
+      size = heapPush(heap, size, d, s, true);
+      if (size > k) size = heapPop(heap, size, true);
+    }
+  }
+  return heapDrainAscending(heap, size, outSlots, outDists);
+}
+
+let rerankHeap: usize = 0;
+let rerankHeapCapacity: i32 = 0;
+function allocHeapScratch(n: i32): usize {
+  if (n > rerankHeapCapacity) {
+    rerankHeap = growZeroed(rerankHeap, <usize>rerankHeapCapacity << 3, <usize>n << 3);
+    rerankHeapCapacity = n;
+  }
+  return rerankHeap;
+}
+
+/** Exact distance from the prepared query to `slot`. */
+export function queryExactDistance(slot: u32): f32 { return exactDistance(queryBuf, slot); }
+/** ADC distance (with offset) from the prepared query to `slot`. */
+export function queryAdcDistance(slot: u32): f32 { return adcDistance(codeOf(slot)) + adcOffset; }
+/** Decodes the code of `slot` (uncentred rotated frame) to `out`. */
+export function decodeRow(slot: u32, out: usize): void { pqDecode(codeOf(slot), out); }
+
+// Raw kernels, for tests (SIMD against scalar) and micro-benchmarks.
+export function arenaAlloc(bytes: usize): usize { return allocZeroed(bytes); }
+export function arenaFree(ptr: usize): void { release(ptr); }
+export function kernelL2(a: usize, b: usize, n: i32): f32 { return l2Sq(a, b, n); }
+export function kernelL2Scalar(a: usize, b: usize, n: i32): f32 { return l2SqScalar(a, b, n); }
+export function kernelDot(a: usize, b: usize, n: i32): f32 { return dot(a, b, n); }
+export function kernelDotScalar(a: usize, b: usize, n: i32): f32 { return dotScalar(a, b, n); }
+/** ADC distances of `n` slots listed at `slots`, four at a time, to `out`. */
+export function kernelAdcSlots(slots: usize, n: i32, out: usize): void { queryDistances(slots, n, out); }
+/** ADC distances of `n` slots, one at a time (the scalar twin). */
+export function kernelAdcSlotsScalar(slots: usize, n: i32, out: usize): void {
+  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), adcDistance(codeOf(load<u32>(slots + (<usize>i << 2)))));
+}
+export function kernelAdc4(c0: usize, c1: usize, c2: usize, c3: usize, out: usize): void { adcDistance4(c0, c1, c2, c3, out); }

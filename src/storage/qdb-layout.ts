@@ -1,0 +1,637 @@
+/**
+ * @module storage/qdb-layout
+ * The `.qdb` container: a 64-byte header, a table of 32-byte section entries, then 64-byte aligned
+ * sections. Pure functions on bytes: plan and encode a file (whole or piece by piece, so a large
+ * file is never assembled in memory), decode and validate one, and the section encodings that are
+ * plain bytes (string tables, f16 and int8 vectors). Full specification: `docs/format-qdb.md`.
+ *
+ * ```text
+ * header (64 bytes, all integers little-endian)
+ * +0   8  magic          51 44 42 00 0D 0A 1A 0A   "QDB\0\r\n\x1a\n"
+ * +8   2  major u16      1     incompatible layout changes (readers reject other majors)
+ * +10  2  minor u16      0     compatible additions (readers accept any minor)
+ * +12  4  flags u32      0     reserved; written 0, ignored by 1.x readers
+ * +16  8  file length    u64   total bytes; must equal the actual size
+ * +24  4  section count  u32
+ * +28  4  entry bytes    u32   32 (≥ 32, multiple of 8; readers use the first 32 bytes)
+ * +32  4  table crc32c   u32   over the whole section table
+ * +36 24  reserved             written 0, ignored by 1.x readers
+ * +60  4  header crc32c  u32   over bytes 0..59
+ *
+ * section table entry (at 64 + i * entry bytes)
+ * +0   4  kind u32       SectionKind; 0 is invalid; each kind at most once
+ * +4   4  flags u32      per-kind encoding (VECTORS: VectorEncoding)
+ * +8   8  offset u64     multiple of 64
+ * +16  8  length u64     bytes, without padding
+ * +24  4  crc32c u32     over the section's `length` bytes
+ * +28  4  reserved       written 0
+ *
+ * file:  [header][table][0-pad to 64][section 0][0-pad to 64][section 1] … [last section] EOF
+ * ```
+ * The layout is canonical: section i starts at the first 64-byte boundary after the end of the
+ * table (i = 0) or of section i - 1, so offsets, lengths and file length must agree exactly.
+ */
+import { qdbError } from '../errors.js';
+import { crc32c } from './checksum.js';
+
+/** The 8 magic bytes. The NUL, CR LF and Ctrl-Z catch text-mode transfers, as PNG's signature does. */
+export const QDB_MAGIC: Uint8Array = Uint8Array.of(0x51, 0x44, 0x42, 0x00, 0x0d, 0x0a, 0x1a, 0x0a);
+/** Format version this library writes; it reads every minor of the same major. */
+export const QDB_FORMAT_VERSION = { major: 1, minor: 0 } as const;
+/** Size of the fixed header. */
+export const QDB_HEADER_BYTES = 64;
+/** Size of one section table entry as written by this version. */
+export const QDB_TABLE_ENTRY_BYTES = 32;
+/** Alignment of every section's start offset. */
+export const QDB_SECTION_ALIGN = 64;
+
+/** Section kinds (the table entry's `kind`). Readers ignore kinds they do not know. */
+export const SectionKind = {
+  /** UTF-8 JSON object: the database configuration. */
+  CONFIG: 1,
+  /** safetensors blob: codec weights and codebooks (`formats/safetensors.ts`). */
+  CODEC: 2,
+  /** PQ codes, 16 bytes per slot (layout owned by the lead; see the format doc). */
+  CODES: 3,
+  /** HNSW level-0 adjacency (layout owned by the lead; see the format doc). */
+  GRAPH_LEVEL0: 4,
+  /** HNSW upper-level adjacency (layout owned by the lead; see the format doc). */
+  GRAPH_UPPER: 5,
+  /** External ids, a string table indexed by slot ({@link encodeStringTable}). */
+  IDS: 6,
+  /** Optional per-slot metadata: a string table of JSON texts, "" for none. */
+  METADATA: 7,
+  /** Deleted-slot bitmap: bit (slot & 7) of byte (slot >> 3), ceil(count / 8) bytes. */
+  DELETED: 8,
+  /** Re-rank vectors; the entry's flags hold a {@link VectorEncoding}. */
+  VECTORS: 9,
+} as const;
+/** A known section kind. */
+export type SectionKind = (typeof SectionKind)[keyof typeof SectionKind];
+
+/** Encoding of the VECTORS section (its table entry's flags). */
+export const VectorEncoding = {
+  /** No vectors stored. */
+  NONE: 0,
+  /** count × dim f32. */
+  F32: 1,
+  /** count × dim IEEE 754 binary16 ({@link f32ToF16}). */
+  F16: 2,
+  /** count records of (f32 scale, dim × i8) ({@link quantizeInt8}). */
+  INT8: 3,
+} as const;
+/** A VECTORS section encoding. */
+export type VectorEncoding = (typeof VectorEncoding)[keyof typeof VectorEncoding];
+
+/** One section to write. `bytes` may be split into chunks; they are never concatenated. */
+export interface QdbSectionInput {
+  kind: number;
+  flags?: number;
+  bytes: Uint8Array | readonly Uint8Array[];
+}
+
+/** Where a section sits in a file and its checksum. */
+export interface QdbSectionInfo {
+  readonly kind: number;
+  readonly flags: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly crc32c: number;
+}
+
+/** A planned file: write `head`, then each section's chunks at its offset (see {@link qdbPieces}). */
+export interface QdbPlan {
+  /** Header, section table and zero padding up to the first section. */
+  readonly head: Uint8Array;
+  readonly sections: readonly QdbSectionInfo[];
+  readonly fileLength: number;
+  /** Each section's chunks, in table order. */
+  readonly chunks: readonly (readonly Uint8Array[])[];
+}
+
+/** Random-access bytes of a file too large to hold as one `Uint8Array`. */
+export interface QdbByteSource {
+  readonly byteLength: number;
+  /** Returns exactly `length` bytes starting at `offset`. */
+  read(offset: number, length: number): Uint8Array;
+}
+
+const H = { MAJOR: 8, MINOR: 10, FLAGS: 12, FILE_LENGTH: 16, COUNT: 24, ENTRY_BYTES: 28, TABLE_CRC: 32, HEADER_CRC: 60 } as const;
+const E = { KIND: 0, FLAGS: 4, OFFSET: 8, LENGTH: 16, CRC: 24 } as const;
+const U32_MAX = 0xffff_ffff;
+
+const isU32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= U32_MAX;
+const align = (n: number) => Math.ceil(n / QDB_SECTION_ALIGN) * QDB_SECTION_ALIGN;
+const dataView = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+const sectionName = (kind: number) => Object.keys(SectionKind).find((k) => SectionKind[k as keyof typeof SectionKind] === kind) ?? `kind ${kind}`;
+const corrupt = (offset: number, why: string, extra?: Record<string, unknown>) =>
+  qdbError('CORRUPT_FILE', [`not a valid .qdb file: ${why}`], { offset, ...extra });
+
+function setU64(v: DataView, at: number, n: number): void {
+  v.setUint32(at, n % 2 ** 32, true);
+  v.setUint32(at + 4, Math.floor(n / 2 ** 32), true);
+}
+
+/** Reads a u64 that must fit a JS safe integer; `fileOffset` locates it for the error. */
+function getU64(v: DataView, at: number, fileOffset: number, what: string): number {
+  const hi = v.getUint32(at + 4, true);
+  if (hi >= 2 ** 21) throw corrupt(fileOffset, `${what} is larger than 2^53 bytes.`);
+  return hi * 2 ** 32 + v.getUint32(at, true);
+}
+
+/**
+ * Lays out a `.qdb` file: computes every section's offset and CRC32C (streaming over its chunks)
+ * and builds the header and section table. Nothing is copied, so the chunks must stay unchanged
+ * until written: a view of WebAssembly memory is detached (empty) after `memory.grow`.
+ *
+ * @param sections - Sections in file order; each kind at most once.
+ * @returns The plan: `head` bytes, section infos and the total file length.
+ * @throws QuantumDBError `INVALID_ARGUMENT` for a kind that is not an integer in 1..2^32-1, a
+ *   repeated kind, or flags that are not a u32.
+ * @example
+ * ```ts
+ * const plan = planQdb([{ kind: SectionKind.CONFIG, bytes: configBytes }, { kind: SectionKind.CODES, bytes: [part1, part2] }]);
+ * for (const piece of qdbPieces(plan)) fs.writeSync(fd, piece);
+ * ```
+ */
+export function planQdb(sections: readonly QdbSectionInput[]): QdbPlan {
+  const tableEnd = QDB_HEADER_BYTES + sections.length * QDB_TABLE_ENTRY_BYTES;
+  const head = new Uint8Array(align(tableEnd));
+  const view = dataView(head);
+  const seen = new Set<number>();
+  const infos: QdbSectionInfo[] = [];
+  const chunks: (readonly Uint8Array[])[] = [];
+  let end = head.length;
+  sections.forEach(({ kind, flags = 0, bytes }, i) => {
+    if (!isU32(kind) || kind === 0 || seen.has(kind)) {
+      throw qdbError('INVALID_ARGUMENT', [`section ${i} has kind ${kind}; kinds must be distinct integers in 1..2^32-1.`]);
+    }
+    if (!isU32(flags)) throw qdbError('INVALID_ARGUMENT', [`section ${sectionName(kind)} has flags ${flags}; flags must be a u32.`]);
+    seen.add(kind);
+    const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
+    let crc = 0;
+    let length = 0;
+    for (const p of parts) {
+      crc = crc32c(p, crc);
+      length += p.length;
+    }
+    const offset = align(end);
+    const at = QDB_HEADER_BYTES + i * QDB_TABLE_ENTRY_BYTES;
+    view.setUint32(at + E.KIND, kind, true);
+    view.setUint32(at + E.FLAGS, flags, true);
+    setU64(view, at + E.OFFSET, offset);
+    setU64(view, at + E.LENGTH, length);
+    view.setUint32(at + E.CRC, crc, true);
+    infos.push({ kind, flags, offset, length, crc32c: crc });
+    chunks.push(parts);
+    end = offset + length;
+  });
+  head.set(QDB_MAGIC, 0);
+  view.setUint16(H.MAJOR, QDB_FORMAT_VERSION.major, true);
+  view.setUint16(H.MINOR, QDB_FORMAT_VERSION.minor, true);
+  setU64(view, H.FILE_LENGTH, end);
+  view.setUint32(H.COUNT, sections.length, true);
+  view.setUint32(H.ENTRY_BYTES, QDB_TABLE_ENTRY_BYTES, true);
+  view.setUint32(H.TABLE_CRC, crc32c(head.subarray(QDB_HEADER_BYTES, tableEnd)), true);
+  view.setUint32(H.HEADER_CRC, crc32c(head.subarray(0, H.HEADER_CRC)), true);
+  return { head, sections: infos, fileLength: end, chunks };
+}
+
+/**
+ * The bytes of a planned file in write order: head, then each section's chunks with zero padding
+ * before it. Writing every piece sequentially produces the file.
+ *
+ * @param plan - From {@link planQdb}.
+ * @returns A generator of byte pieces (padding pieces are fresh arrays; chunks are the caller's own).
+ * @example
+ * ```ts
+ * for (const piece of qdbPieces(planQdb(sections))) await handle.write(piece);
+ * ```
+ */
+export function* qdbPieces(plan: QdbPlan): Generator<Uint8Array> {
+  yield plan.head;
+  let at = plan.head.length;
+  for (let i = 0; i < plan.sections.length; i++) {
+    const { offset, length } = plan.sections[i]!;
+    if (offset > at) yield new Uint8Array(offset - at);
+    yield* plan.chunks[i]!;
+    at = offset + length;
+  }
+}
+
+/**
+ * Encodes a whole `.qdb` file into one buffer (for small files and tests; stream large files with
+ * {@link planQdb} and {@link qdbPieces}).
+ *
+ * @param sections - Sections in file order.
+ * @returns The file bytes.
+ * @throws QuantumDBError `INVALID_ARGUMENT` as {@link planQdb}.
+ * @example
+ * ```ts
+ * const bytes = encodeQdb([{ kind: SectionKind.CONFIG, bytes: new TextEncoder().encode('{}') }]);
+ * ```
+ */
+export function encodeQdb(sections: readonly QdbSectionInput[]): Uint8Array {
+  const plan = planQdb(sections);
+  const out = new Uint8Array(plan.fileLength);
+  let at = 0;
+  for (const piece of qdbPieces(plan)) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+/** Reads exactly `length` bytes, rejecting short reads from a custom source. */
+function readExact(source: QdbByteSource, offset: number, length: number): Uint8Array {
+  const b = source.read(offset, length);
+  if (b.length !== length) throw qdbError('IO_ERROR', [`short read: asked for ${length} bytes at offset ${offset}, got ${b.length}.`], { offset });
+  return b;
+}
+
+/**
+ * A decoded, structurally validated `.qdb` file. Section contents are checksummed when first
+ * requested (or all at once by {@link QdbFile.verifyAll}), so a large mapped section costs nothing
+ * until it is used.
+ */
+export class QdbFile {
+  private readonly verified = new Set<number>();
+
+  /** @internal Use {@link decodeQdb}. */
+  constructor(
+    private readonly source: QdbByteSource,
+    /** Format version of the file (major is always 1 here; minor may exceed this library's). */
+    readonly version: { readonly major: number; readonly minor: number },
+    /** Header flags (reserved in 1.0). */
+    readonly flags: number,
+    /** Total size in bytes, as declared and verified. */
+    readonly fileLength: number,
+    /** Table entries in file order, including kinds this version does not know. */
+    readonly sections: readonly QdbSectionInfo[],
+    private readonly tableEnd: number,
+  ) {}
+
+  /**
+   * Looks up a section's table entry without reading the section.
+   *
+   * @param kind - A section kind.
+   * @returns The section's table entry, or `undefined` when the file has none.
+   * @example
+   * ```ts
+   * const encoding = file.info(SectionKind.VECTORS)?.flags ?? VectorEncoding.NONE;
+   * ```
+   */
+  info(kind: number): QdbSectionInfo | undefined {
+    return this.sections.find((s) => s.kind === kind);
+  }
+
+  /**
+   * Returns a section's bytes (a view into the source when it is a `Uint8Array`).
+   *
+   * @param kind - The section kind.
+   * @param options - `verify: false` skips the CRC32C check (the caller verifies later or accepts the risk).
+   * @returns The section's `length` bytes.
+   * @throws QuantumDBError `CORRUPT_FILE` when the section is missing or its CRC32C does not match.
+   * @throws QuantumDBError `IO_ERROR` when a custom source returns a short read.
+   * @example
+   * ```ts
+   * const config = JSON.parse(new TextDecoder().decode(file.section(SectionKind.CONFIG)));
+   * ```
+   */
+  section(kind: number, options: { verify?: boolean } = {}): Uint8Array {
+    const s = this.info(kind);
+    if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
+    const bytes = readExact(this.source, s.offset, s.length);
+    if ((options.verify ?? true) && !this.verified.has(kind)) {
+      if (crc32c(bytes) !== s.crc32c) throw corrupt(s.offset, `the ${sectionName(kind)} section fails its CRC32C check.`, { section: sectionName(kind) });
+      this.verified.add(kind);
+    }
+    return bytes;
+  }
+
+  /**
+   * Checks every section's CRC32C and that all padding between sections is zero.
+   *
+   * @throws QuantumDBError `CORRUPT_FILE` at the first failing section or padding byte.
+   * @throws QuantumDBError `IO_ERROR` when a custom source returns a short read.
+   * @example
+   * ```ts
+   * decodeQdb(bytes).verifyAll();
+   * ```
+   */
+  verifyAll(): void {
+    let at = this.tableEnd;
+    for (const s of this.sections) {
+      const pad = readExact(this.source, at, s.offset - at);
+      const bad = pad.findIndex((b) => b !== 0);
+      if (bad >= 0) throw corrupt(at + bad, 'padding before a section is not zero.');
+      this.section(s.kind);
+      at = s.offset + s.length;
+    }
+  }
+}
+
+/**
+ * Validates a `.qdb` file's header and section table and returns accessors for its sections.
+ * Checked before any section byte is trusted: magic, header CRC32C, major version, file length
+ * against the actual size, table CRC32C, and for every entry a non-zero unique kind and an offset
+ * and length that follow the canonical 64-byte aligned layout inside the file.
+ *
+ * @param source - The whole file as bytes (e.g. from `mapFile`) or a random-access reader.
+ * @param options - `verifyAll: true` also checks every section's CRC32C and padding now.
+ * @returns The decoded file.
+ * @throws QuantumDBError `CORRUPT_FILE` (with `details.offset`) for a foreign file, a truncated or
+ *   extended file, a checksum mismatch or an inconsistent table.
+ * @throws QuantumDBError `UNSUPPORTED_VERSION` for a format major version other than 1.
+ * @throws QuantumDBError `IO_ERROR` when a custom source returns a short read.
+ * @example
+ * ```ts
+ * const file = decodeQdb((await mapFile('db.qdb')).bytes);
+ * const ids = decodeStringTable(file.section(SectionKind.IDS), file.info(SectionKind.IDS)!.offset);
+ * ```
+ */
+export function decodeQdb(source: Uint8Array | QdbByteSource, options: { verifyAll?: boolean } = {}): QdbFile {
+  const src: QdbByteSource = source instanceof Uint8Array ? { byteLength: source.length, read: (o, n) => source.subarray(o, o + n) } : source;
+  const size = src.byteLength;
+  const prefix = readExact(src, 0, Math.min(size, QDB_MAGIC.length));
+  if (prefix.some((b, i) => b !== QDB_MAGIC[i])) {
+    throw corrupt(0, 'this is not a QuantumDB file (its first bytes are not the .qdb magic "QDB\\0\\r\\n\\x1a\\n").');
+  }
+  if (size < QDB_HEADER_BYTES) throw corrupt(size, `the file is truncated to ${size} bytes, shorter than the 64-byte header.`);
+  const header = readExact(src, 0, QDB_HEADER_BYTES);
+  const hv = dataView(header);
+  if (crc32c(header.subarray(0, H.HEADER_CRC)) !== hv.getUint32(H.HEADER_CRC, true)) {
+    throw corrupt(H.HEADER_CRC, 'the header fails its CRC32C check.');
+  }
+  const version = { major: hv.getUint16(H.MAJOR, true), minor: hv.getUint16(H.MINOR, true) };
+  if (version.major !== QDB_FORMAT_VERSION.major) {
+    throw qdbError('UNSUPPORTED_VERSION', [
+      `this file has .qdb format version ${version.major}.${version.minor}, but this QuantumDB reads format ${QDB_FORMAT_VERSION.major}.x ` +
+        `(writes ${QDB_FORMAT_VERSION.major}.${QDB_FORMAT_VERSION.minor}); open it with a QuantumDB release that reads format ${version.major}.x.`,
+    ], { offset: H.MAJOR, major: version.major, minor: version.minor, supportedMajor: QDB_FORMAT_VERSION.major });
+  }
+  const fileLength = getU64(hv, H.FILE_LENGTH, H.FILE_LENGTH, 'the file length');
+  if (fileLength > size) throw corrupt(size, `the file is truncated: the header says ${fileLength} bytes but only ${size} are present.`);
+  if (fileLength < size) throw corrupt(fileLength, `the file has ${size - fileLength} unexpected bytes after its declared ${fileLength}-byte end.`);
+  const count = hv.getUint32(H.COUNT, true);
+  const entryBytes = hv.getUint32(H.ENTRY_BYTES, true);
+  if (entryBytes < QDB_TABLE_ENTRY_BYTES || entryBytes % 8 !== 0) throw corrupt(H.ENTRY_BYTES, `the table entry size ${entryBytes} is invalid.`);
+  const tableEnd = QDB_HEADER_BYTES + count * entryBytes;
+  if (tableEnd > fileLength) throw corrupt(H.COUNT, `the section table (${count} entries of ${entryBytes} bytes) runs past the end of the file.`);
+  const table = readExact(src, QDB_HEADER_BYTES, tableEnd - QDB_HEADER_BYTES);
+  if (crc32c(table) !== hv.getUint32(H.TABLE_CRC, true)) throw corrupt(QDB_HEADER_BYTES, 'the section table fails its CRC32C check.');
+
+  const tv = dataView(table);
+  const sections: QdbSectionInfo[] = [];
+  let end = tableEnd;
+  for (let i = 0; i < count; i++) {
+    const at = i * entryBytes;
+    const entryOffset = QDB_HEADER_BYTES + at;
+    const kind = tv.getUint32(at + E.KIND, true);
+    const name = sectionName(kind);
+    const offset = getU64(tv, at + E.OFFSET, entryOffset + E.OFFSET, `the offset of section ${name}`);
+    const length = getU64(tv, at + E.LENGTH, entryOffset + E.LENGTH, `the length of section ${name}`);
+    if (kind === 0) throw corrupt(entryOffset, `section table entry ${i} has kind 0.`);
+    if (sections.some((s) => s.kind === kind)) throw corrupt(entryOffset, `the ${name} section appears twice.`);
+    if (offset % QDB_SECTION_ALIGN !== 0) throw corrupt(entryOffset + E.OFFSET, `section ${name} starts at ${offset}, not a multiple of ${QDB_SECTION_ALIGN}.`);
+    if (offset < end) throw corrupt(entryOffset + E.OFFSET, `section ${name} at ${offset} overlaps the bytes before it (which end at ${end}).`);
+    if (offset !== align(end)) throw corrupt(entryOffset + E.OFFSET, `section ${name} starts at ${offset}, leaving a gap after byte ${end}.`);
+    if (offset + length > fileLength) {
+      throw corrupt(entryOffset + E.LENGTH, `section ${name} (${length} bytes at ${offset}) runs past the end of the ${fileLength}-byte file.`);
+    }
+    sections.push({ kind, flags: tv.getUint32(at + E.FLAGS, true), offset, length, crc32c: tv.getUint32(at + E.CRC, true) });
+    end = offset + length;
+  }
+  if (end !== fileLength) throw corrupt(end, `the file has ${fileLength - end} bytes after its last section.`);
+  const file = new QdbFile(src, version, hv.getUint32(H.FLAGS, true), fileLength, sections, tableEnd);
+  if (options.verifyAll === true) file.verifyAll();
+  return file;
+}
+
+/**
+ * Encodes strings as a string table: u32 count, u32 offsets[count + 1] into the UTF-8 blob
+ * (offsets[0] = 0, offsets[count] = blob length), then the UTF-8 blob. String i is
+ * blob[offsets[i], offsets[i + 1]).
+ *
+ * @param strings - The strings, in slot order.
+ * @returns The table bytes.
+ * @throws QuantumDBError `INVALID_ARGUMENT` for a string with an unpaired surrogate (UTF-8 cannot
+ *   hold it, so it would not round-trip) or a blob over 4 GiB.
+ * @example
+ * ```ts
+ * decodeStringTable(encodeStringTable(['a', 'ß'])); // ['a', 'ß']
+ * ```
+ */
+export function encodeStringTable(strings: readonly string[]): Uint8Array {
+  const encoder = new TextEncoder();
+  const encoded = strings.map((s, i) => {
+    if (/[\ud800-\udfff]/u.test(s)) throw qdbError('INVALID_ARGUMENT', [`string ${i} contains an unpaired surrogate, which UTF-8 cannot store.`], { index: i });
+    return encoder.encode(s);
+  });
+  const blobStart = 4 * (strings.length + 2);
+  const blobBytes = encoded.reduce((n, e) => n + e.length, 0);
+  if (blobBytes > U32_MAX) throw qdbError('INVALID_ARGUMENT', [`the strings take ${blobBytes} bytes of UTF-8; a string table holds at most 4 GiB.`]);
+  const out = new Uint8Array(blobStart + blobBytes);
+  const view = dataView(out);
+  view.setUint32(0, strings.length, true);
+  let at = 0;
+  encoded.forEach((e, i) => {
+    view.setUint32(4 * (i + 1), at, true);
+    out.set(e, blobStart + at);
+    at += e.length;
+  });
+  view.setUint32(4 * (strings.length + 1), at, true);
+  return out;
+}
+
+/**
+ * Decodes and validates a string table written by {@link encodeStringTable}.
+ *
+ * @param bytes - The table bytes (e.g. the IDS section).
+ * @param fileOffset - Where `bytes` start in the file, so errors report absolute offsets.
+ * @returns The strings.
+ * @throws QuantumDBError `CORRUPT_FILE` when the count or offsets do not fit the bytes, offsets
+ *   decrease, the blob has trailing bytes, or a string is not valid UTF-8.
+ * @example
+ * ```ts
+ * const ids = decodeStringTable(file.section(SectionKind.IDS), file.info(SectionKind.IDS)!.offset);
+ * ```
+ */
+export function decodeStringTable(bytes: Uint8Array, fileOffset = 0): string[] {
+  if (bytes.length < 4) throw corrupt(fileOffset, `a string table needs at least 4 bytes, got ${bytes.length}.`);
+  const view = dataView(bytes);
+  const count = view.getUint32(0, true);
+  const blobStart = 4 * (count + 2);
+  if (blobStart > bytes.length) throw corrupt(fileOffset, `a string table of ${count} strings needs ${blobStart} bytes of offsets but has ${bytes.length} bytes.`);
+  const blobBytes = bytes.length - blobStart;
+  if (view.getUint32(4, true) !== 0) throw corrupt(fileOffset + 4, 'the first string table offset is not 0.');
+  if (view.getUint32(blobStart - 4, true) !== blobBytes) {
+    throw corrupt(fileOffset + blobStart - 4, `the string table's last offset is ${view.getUint32(blobStart - 4, true)} but its blob has ${blobBytes} bytes.`);
+  }
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const out = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const begin = view.getUint32(4 * (i + 1), true);
+    const end = view.getUint32(4 * (i + 2), true);
+    if (end < begin || end > blobBytes) throw corrupt(fileOffset + 4 * (i + 2), `string table offset ${i + 1} (${end}) is out of order or past the blob.`);
+    try {
+      out[i] = decoder.decode(bytes.subarray(blobStart + begin, blobStart + end));
+    } catch {
+      throw corrupt(fileOffset + blobStart + begin, `string ${i} in the string table is not valid UTF-8.`);
+    }
+  }
+  return out;
+}
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+let f16Table: Float32Array | undefined;
+
+/**
+ * Converts a number to IEEE 754 binary16 bits with round-to-nearest-even, as hardware does:
+ * overflow goes to ±Infinity, tiny values to subnormals or ±0, NaN stays a quiet NaN.
+ *
+ * @param value - Any number (first rounded to f32, as the re-rank vectors are f32).
+ * @returns The 16-bit pattern.
+ * @example
+ * ```ts
+ * f32ToF16(1); // 0x3c00
+ * f32ToF16(65520); // 0x7c00 (Infinity)
+ * ```
+ */
+export function f32ToF16(value: number): number {
+  f32Scratch[0] = value;
+  const x = u32Scratch[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant === 0 ? 0 : 0x200 | (mant >>> 13));
+  const e = exp - 112; // rebias 127 → 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  // Normal results drop 13 mantissa bits; subnormal ones drop 1 - e more (the implicit bit becomes explicit).
+  const shift = e > 0 ? 13 : 14 - e;
+  if (shift > 24) return sign;
+  const m = e > 0 ? (e << 10) | (mant >>> 13) : (mant | 0x800000) >>> shift;
+  const rest = (e > 0 ? mant : mant | 0x800000) & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  // A carry out of the mantissa correctly bumps the exponent (up to Infinity).
+  return sign | (m + (rest > half || (rest === half && (m & 1) === 1) ? 1 : 0));
+}
+
+/**
+ * Converts IEEE 754 binary16 bits to a number (exact).
+ *
+ * @param bits - A 16-bit pattern.
+ * @returns Its value, including ±0, subnormals, ±Infinity and NaN.
+ * @example
+ * ```ts
+ * f16ToF32(0x3555); // 0.333251953125
+ * ```
+ */
+export function f16ToF32(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >>> 10) & 0x1f;
+  const mant = bits & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + mant) * 2 ** (exp - 25);
+}
+
+/**
+ * Encodes f32 values as binary16 bits ({@link f32ToF16} on each).
+ *
+ * @param values - Values, e.g. count × dim re-rank vectors.
+ * @returns The f16 bits, same length.
+ * @example
+ * ```ts
+ * const section = new Uint8Array(encodeF16(vectors).buffer);
+ * ```
+ */
+export function encodeF16(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = f32ToF16(values[i]!);
+  return out;
+}
+
+/**
+ * Decodes binary16 bits to f32 through a 65,536-entry table built on first use (256 KiB).
+ *
+ * @param bits - f16 bit patterns.
+ * @param out - Optional destination of at least `bits.length` values.
+ * @returns `out` (or a new array) holding the values.
+ * @example
+ * ```ts
+ * const v = decodeF16(new Uint16Array(section.buffer, section.byteOffset + slot * dim * 2, dim));
+ * ```
+ */
+export function decodeF16(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+  if (f16Table === undefined) {
+    f16Table = new Float32Array(65536);
+    for (let b = 0; b < 65536; b++) f16Table[b] = f16ToF32(b);
+  }
+  for (let i = 0; i < bits.length; i++) out[i] = f16Table[bits[i]!]!;
+  return out;
+}
+
+/**
+ * Quantizes vectors to int8 with one scale per vector: scale = max|x| / 127, code = round(x / scale).
+ * The error per component is at most scale / 2. Output: count records of (f32 LE scale, dim × i8),
+ * 4 + dim bytes each, so one vector is one contiguous read.
+ *
+ * @param vectors - count × dim finite f32 values, row-major.
+ * @param dim - Dimension (> 0, divides `vectors.length`).
+ * @returns The VECTORS section bytes for {@link VectorEncoding}.INT8.
+ * @throws QuantumDBError `INVALID_ARGUMENT` when `dim` does not fit `vectors`.
+ * @example
+ * ```ts
+ * const section = quantizeInt8(vectors, 768);
+ * const v = dequantizeInt8(section, 768, 42);
+ * ```
+ */
+export function quantizeInt8(vectors: Float32Array, dim: number): Uint8Array {
+  if (!Number.isInteger(dim) || dim <= 0 || vectors.length % dim !== 0) {
+    throw qdbError('INVALID_ARGUMENT', [`dim ${dim} must be a positive integer dividing the ${vectors.length} values.`]);
+  }
+  const count = vectors.length / dim;
+  const out = new Uint8Array(count * (4 + dim));
+  const view = dataView(out);
+  const codes = new Int8Array(out.buffer);
+  for (let v = 0; v < count; v++) {
+    let maxAbs = 0;
+    for (let j = v * dim; j < (v + 1) * dim; j++) maxAbs = Math.max(maxAbs, Math.abs(vectors[j]!));
+    const scale = Math.fround(maxAbs / 127);
+    const at = v * (4 + dim);
+    view.setFloat32(at, scale, true);
+    if (scale === 0) continue;
+    for (let j = 0; j < dim; j++) codes[at + 4 + j] = Math.max(-127, Math.min(127, Math.round(vectors[v * dim + j]! / scale)));
+  }
+  return out;
+}
+
+/**
+ * Decodes one vector from an int8 VECTORS section ({@link quantizeInt8}).
+ *
+ * @param section - The section bytes.
+ * @param dim - Dimension.
+ * @param slot - Which vector.
+ * @param out - Optional destination of at least `dim` values.
+ * @returns `out` (or a new array) holding scale × code per component.
+ * @throws QuantumDBError `CORRUPT_FILE` when the section length is not a whole number of records.
+ * @throws QuantumDBError `INVALID_ARGUMENT` when `slot` is out of range.
+ * @example
+ * ```ts
+ * const v = dequantizeInt8(file.section(SectionKind.VECTORS), dim, slot);
+ * ```
+ */
+export function dequantizeInt8(section: Uint8Array, dim: number, slot: number, out = new Float32Array(dim)): Float32Array {
+  const record = 4 + dim;
+  if (section.length % record !== 0) throw corrupt(0, `an int8 vector section of ${section.length} bytes is not a whole number of ${record}-byte records.`);
+  if (!Number.isInteger(slot) || slot < 0 || slot >= section.length / record) {
+    throw qdbError('INVALID_ARGUMENT', [`slot ${slot} is outside the ${section.length / record} stored vectors.`]);
+  }
+  const at = slot * record;
+  const scale = dataView(section).getFloat32(at, true);
+  const codes = new Int8Array(section.buffer, section.byteOffset + at + 4, dim);
+  for (let j = 0; j < dim; j++) out[j] = scale * codes[j]!;
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * @module types
+ * Public option and result types. Everything a caller passes to or gets from `QuantumDB`.
+ */
+
+/**
+ * How vectors are compared.
+ * - `'cosine'`: vectors are scaled to unit length on the way in; score = cosine similarity (higher is better).
+ * - `'l2'`: score = squared Euclidean distance (lower is better).
+ * - `'ip'`: score = inner product (higher is better).
+ */
+export type Metric = 'cosine' | 'l2' | 'ip';
+
+/** Vectors as accepted by `addBatch`: one row-major `Float32Array` of n × dim, or one row per entry. */
+export type VectorsInput = Float32Array | readonly Float32Array[] | readonly (readonly number[])[];
+
+/** A single vector, as accepted by `search`. */
+export type VectorInput = Float32Array | readonly number[];
+
+/** Options of `new QuantumDB(options)`. Only `dim` is required. */
+export interface QuantumDBOptions {
+  /** Vector length. */
+  dim: number;
+  /** Similarity measure; default `'cosine'`. */
+  metric?: Metric;
+  /** Seed for sampling, k-means and graph levels: same data + seed → same codes, graph and results. Default 42. */
+  seed?: number;
+  /** PQ sub-quantizers = bytes per code; default `min(16, dim)`. */
+  m?: number;
+  /** Rotation before quantization: PCA with eigenvalue allocation (default), or none. */
+  rotation?: 'pca' | 'none';
+  /** Dimensions kept by the rotation; a multiple of `m`, default `min(dim, 256)` rounded down to a multiple of `m`. */
+  targetDim?: number;
+  /** HNSW links per node on upper layers (2·M on layer 0); default 16. */
+  M?: number;
+  /** HNSW build beam width; default 200. */
+  efConstruction?: number;
+  /**
+   * Distances the graph is built with: full-precision vectors, their rotated `targetDim`
+   * projections (bulk build only; later inserts use full vectors), or PQ reconstructions.
+   */
+  buildDistance?: 'exact' | 'projected' | 'decoded';
+  /** Default search beam width; default 64. */
+  ef?: number;
+  /** Default number of candidates re-scored with full-precision vectors (0 = off); default 64. */
+  rerank?: number;
+  /** Below this many vectors, `search` scans every code instead of walking the graph; default 2,000. */
+  flatThreshold?: number;
+  /** Training rows sampled for the codec; default 20,000. */
+  trainSampleSize?: number;
+  /** Lloyd iterations per sub-quantizer; default 20. */
+  kmeansIterations?: number;
+}
+
+/** Options of `search`. */
+export interface SearchOptions {
+  /** Results wanted; clamped to the database size. Default 10. */
+  k?: number;
+  /** Beam width of the graph search (raised to at least `k` and `rerank`). */
+  ef?: number;
+  /** Candidates re-scored with the full-precision vectors; 0 returns approximate (ADC) scores. */
+  rerank?: number;
+  /** Force the exhaustive ADC scan instead of the graph. */
+  flat?: boolean;
+}
+
+/** One search result. `score` follows the metric: see {@link Metric}. */
+export interface SearchHit {
+  id: string;
+  score: number;
+}
+
+/** Progress of `buildIndex`, reported once per step of each phase. */
+export interface BuildProgress {
+  phase: 'rotation' | 'codebooks' | 'encode' | 'graph';
+  done: number;
+  total: number;
+}
+
+/** Options of `buildIndex`. */
+export interface BuildOptions {
+  /** Called as the build advances. */
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+/** What `stats()` reports. Byte counts are what each part holds in memory now. */
+export interface QuantumDBStats {
+  size: number;
+  dim: number;
+  metric: Metric;
+  built: boolean;
+  /** Bytes per stored code. */
+  codeBytes: number;
+  params: {
+    m: number; targetDim: number; rotation: 'pca' | 'none'; M: number; efConstruction: number;
+    ef: number; rerank: number; flatThreshold: number; buildDistance: 'exact' | 'projected' | 'decoded'; seed: number;
+  };
+  bytes: {
+    codes: number; graph: number; ids: number; vectors: number; codec: number; scratch: number;
+    /** codes + graph + ids: what the index itself costs, without the re-rank vectors. */
+    index: number; total: number;
+  };
+  buildSeconds: { codec: number; graph: number };
+}

@@ -1,0 +1,96 @@
+/**
+ * @module wasm/abi
+ * Typed wrapper over the kernel exports: the only code that touches pointers. Views of
+ * `memory.buffer` are made per call, because any allocation may grow the memory and detach every
+ * earlier view. Statuses become `QuantumDBError`s here.
+ */
+import { qdbError } from '../errors.js';
+import { instantiateKernels } from './loader.js';
+
+/** The raw exports of `assembly/index.ts`. Pointers are byte addresses in `memory`. */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  ABI_VERSION: WebAssembly.Global;
+  configure(metric: number, normalize: number, dim: number, targetDim: number, m: number, hnswM: number, efConstruction: number, buildMode: number, seed: number): number;
+  reserve(n: number): void;
+  vectorsPtr(): number; codesPtr(): number; queryPtr(): number; outSlotsPtr(): number; outDistsPtr(): number;
+  rotationPtr(): number; meanPtr(): number; codebooksPtr(): number; lutPtr(): number;
+  level0Ptr(): number; levelsPtr(): number; upperOffsetsPtr(): number; upperPtr(): number; upperUsed(): number;
+  entryPoint(): number; maxLevel(): number; graphNodeCount(): number; graphBytes(): number; scratchBytes(): number; subDim(): number;
+  rowsFirstNonFinite(first: number, n: number): number;
+  rowsNormalize(first: number, n: number): number;
+  trainRotation(slotsPtr: number, n: number, usePca: number, seed: number): number;
+  trainSampleProject(slotsPtr: number, n: number): void;
+  trainSubspace(s: number, maxIter: number, seed: number): number;
+  trainSampleRelease(): void;
+  encodeRows(first: number, n: number): void;
+  graphInsertRows(first: number, n: number): void;
+  bulkBuildBegin(n: number, mode: number): void;
+  bulkBuildEnd(mode: number): void;
+  graphNeighbors(slot: number, level: number, outPtr: number): number;
+  queryFirstNonFinite(): number;
+  queryPrepare(): number;
+  searchGraph(k: number, ef: number, rerank: number): number;
+  searchFlat(n: number, k: number, rerank: number): number;
+  queryExactDistance(slot: number): number;
+  queryAdcDistance(slot: number): number;
+  decodeRow(slot: number, outPtr: number): void;
+  arenaAlloc(bytes: number): number;
+  arenaFree(ptr: number): void;
+  kernelL2(a: number, b: number, n: number): number;
+  kernelL2Scalar(a: number, b: number, n: number): number;
+  kernelDot(a: number, b: number, n: number): number;
+  kernelDotScalar(a: number, b: number, n: number): number;
+  kernelAdcSlots(slotsPtr: number, n: number, outPtr: number): void;
+  kernelAdcSlotsScalar(slotsPtr: number, n: number, outPtr: number): void;
+}
+
+const ABI_VERSION = 1;
+const STATUS_OK = 0;
+const STATUS_BAD_ARGUMENT = -3;
+const STATUS_NO_CONVERGENCE = -4;
+
+/** Distance kinds of the kernels (lower is better). */
+export const KERNEL_METRIC = { l2: 0, ip: 1 } as const;
+/** Graph build distances. */
+export const KERNEL_BUILD = { exact: 0, decoded: 1, projected: 2 } as const;
+
+/** One kernel instance (one database) with typed access to its memory. */
+export class Kernels {
+  readonly raw: KernelExports;
+
+  constructor() {
+    this.raw = instantiateKernels();
+    const version = this.raw.ABI_VERSION.value as number;
+    if (version !== ABI_VERSION) throw qdbError('INTERNAL', [`kernel ABI ${version}, expected ${ABI_VERSION}`]);
+  }
+
+  /** A fresh f32 view of `length` floats at `ptr`. */
+  f32(ptr: number, length: number): Float32Array { return new Float32Array(this.raw.memory.buffer, ptr >>> 0, length); }
+  /** A fresh u32 view of `length` words at `ptr`. */
+  u32(ptr: number, length: number): Uint32Array { return new Uint32Array(this.raw.memory.buffer, ptr >>> 0, length); }
+  /** A fresh byte view of `length` bytes at `ptr`. */
+  u8(ptr: number, length: number): Uint8Array { return new Uint8Array(this.raw.memory.buffer, ptr >>> 0, length); }
+
+  /** Bytes of linear memory currently committed. */
+  get memoryBytes(): number { return this.raw.memory.buffer.byteLength; }
+
+  /** Maps a kernel status to an error; `what` names the operation for the message. */
+  check(status: number, what: string): void {
+    if (status === STATUS_OK) return;
+    if (status === STATUS_BAD_ARGUMENT) throw qdbError('INVALID_ARGUMENT', [`${what}: the kernels rejected the parameters; check dim, m and targetDim`]);
+    if (status === STATUS_NO_CONVERGENCE) throw qdbError('INTERNAL', [`${what}: the eigensolver did not converge`]);
+    throw qdbError('INTERNAL', [`${what}: kernel status ${status}`]);
+  }
+
+  /** Copies `slots` into a temporary kernel buffer, runs `fn` with its address, then frees it. */
+  withSlots<T>(slots: Uint32Array, fn: (ptr: number) => T): T {
+    const ptr = this.raw.arenaAlloc(Math.max(4, slots.byteLength));
+    try {
+      this.u32(ptr, slots.length).set(slots);
+      return fn(ptr);
+    } finally {
+      this.raw.arenaFree(ptr);
+    }
+  }
+}
