@@ -10,6 +10,7 @@
  */
 import { allocZeroed, growZeroed, release } from './arena';
 import { MAX_LEVEL } from './constants';
+import { accepts } from './filter';
 import { heapDrainAscending, heapPop, heapPush, heapTopDist, heapTopSlot } from './heap';
 import { MULBERRY_STEP, mulberry32 } from './rng';
 import { nodeDistance, queryDistance, queryDistances, setQueryNode } from './space';
@@ -151,10 +152,13 @@ function searchLayer(ep: u32, epDist: f32, ef: i32, level: i32): i32 {
   visitedNewEpoch();
   visitedTestAndSet(ep);
   let frontierSize = heapPush(frontier, 0, epDist, ep, false);
-  let resultSize = heapPush(results, 0, epDist, ep, true);
+  let resultSize = accepts(ep) ? heapPush(results, 0, epDist, ep, true) : 0;
+  // Nodes that are filtered out or deleted never enter the results but still extend the frontier,
+  // so a selective filter keeps walking until ef accepted nodes are found or the graph is exhausted.
+  let bound: f32 = resultSize > 0 ? epDist : Infinity;
   while (frontierSize > 0) {
     const nearest = heapTopDist(frontier);
-    if (resultSize >= ef && nearest > heapTopDist(results)) break;
+    if (resultSize >= ef && nearest > bound) break;
     const node = heapTopSlot(frontier);
     frontierSize = heapPop(frontier, frontierSize, false);
     const links = linksAt(node, level);
@@ -167,11 +171,14 @@ function searchLayer(ep: u32, epDist: f32, ef: i32, level: i32): i32 {
     queryDistances(batchSlots, fresh, batchDists);
     for (let i = 0; i < fresh; i++) {
       const d = load<f32>(batchDists + (<usize>i << 2));
-      if (resultSize < ef || d < heapTopDist(results)) {
+      if (resultSize < ef || d < bound) {
         const s = load<u32>(batchSlots + (<usize>i << 2));
         frontierSize = heapPush(frontier, frontierSize, d, s, false);
-        resultSize = heapPush(results, resultSize, d, s, true);
-        if (resultSize > ef) resultSize = heapPop(results, resultSize, true);
+        if (accepts(s)) {
+          resultSize = heapPush(results, resultSize, d, s, true);
+          if (resultSize > ef) resultSize = heapPop(results, resultSize, true);
+          bound = heapTopDist(results);
+        }
       }
     }
   }
@@ -221,11 +228,7 @@ export function hnswInsert(slot: u32): void {
   store<u32>(linksAt(slot, 0), 0);
   if (level > 0) {
     const need = <usize>level * <usize>(M + 1);
-    if (hnswUpperUsed + need > upperCapacity) {
-      const grown = max(upperCapacity * 2, hnswUpperUsed + need + 1024);
-      hnswUpper = growZeroed(hnswUpper, upperCapacity << 2, grown << 2);
-      upperCapacity = grown;
-    }
+    if (hnswUpperUsed + need > upperCapacity) hnswReserveUpper(max(upperCapacity * 2, hnswUpperUsed + need + 1024));
     store<u32>(hnswUpperOffsets + (<usize>slot << 2), <u32>hnswUpperUsed);
     memory.fill(hnswUpper + (hnswUpperUsed << 2), 0, need << 2);
     hnswUpperUsed += need;
@@ -245,6 +248,7 @@ export function hnswInsert(slot: u32): void {
   }
   for (let l = min(level, hnswMaxLevel); l >= 0; l--) {
     const n = heapDrainAscending(results, searchLayer(cur, curDist, efConstruction, l), candSlots, candDists);
+    if (n == 0) continue;
     cur = load<u32>(candSlots);
     curDist = load<f32>(candDists);
     const kept = selectHeuristic(candSlots, candDists, n, M, selected);
@@ -277,24 +281,72 @@ export function hnswSearch(ef: i32): i32 {
 }
 
 /**
- * Exhaustive scan of slots [0, n): the best `keep` nodes by the current query.
+ * Exhaustive scan of the accepted slots among [0, n), or among the `n` u32 slots listed at `list`
+ * when `list` is not 0: the best `keep` nodes by the current query.
  * @returns the number of candidates in `candSlots` / `candDists`, nearest first
  */
-export function flatSearch(n: i32, keep: i32): i32 {
+export function flatSearch(list: usize, n: i32, keep: i32): i32 {
   hnswEnsureScratch(keep);
   let size = 0;
-  let s = 0;
-  for (; s < n; s += 4) {
-    const group = min(4, n - s);
-    for (let i = 0; i < group; i++) store<u32>(batchSlots + (<usize>i << 2), s + i);
+  let i = 0;
+  while (i < n) {
+    let group = 0;
+    for (; i < n && group < 4; i++) {
+      const s: u32 = list != 0 ? load<u32>(list + (<usize>i << 2)) : <u32>i;
+      if (accepts(s)) { store<u32>(batchSlots + (<usize>group << 2), s); group++; }
+    }
     queryDistances(batchSlots, group, batchDists);
-    for (let i = 0; i < group; i++) {
-      const d = load<f32>(batchDists + (<usize>i << 2));
+    for (let g = 0; g < group; g++) {
+      const d = load<f32>(batchDists + (<usize>g << 2));
       if (size < keep || d < heapTopDist(results)) {
-        size = heapPush(results, size, d, s + i, true);
+        size = heapPush(results, size, d, load<u32>(batchSlots + (<usize>g << 2)), true);
         if (size > keep) size = heapPop(results, size, true);
       }
     }
   }
   return heapDrainAscending(results, size, candSlots, candDists);
+}
+
+/** The level generator's counter, saved with the graph so later inserts draw the same levels. */
+export function hnswLevelState(): u32 { return levelState; }
+
+/** Makes the upper-layer pool hold `n` u32 words. */
+export function hnswReserveUpper(n: usize): void {
+  if (n <= upperCapacity) return;
+  hnswUpper = growZeroed(hnswUpper, upperCapacity << 2, n << 2);
+  upperCapacity = n;
+}
+
+/** Restores the graph's scalars after its regions were filled from a file. */
+export function hnswRestore(entry: i32, top: i32, nodes: i32, upperWords: usize, state: u32): void {
+  hnswEntryPoint = entry;
+  hnswMaxLevel = top;
+  hnswNodeCount = nodes;
+  hnswUpperUsed = upperWords;
+  levelState = state;
+}
+
+/**
+ * Checks a graph loaded from a file before any search trusts it: link counts within capacity,
+ * neighbours inside [0, slots), upper layers inside the pool and present on their neighbours.
+ * @returns the first bad slot, or -1
+ */
+export function hnswValidate(slots: i32): i32 {
+  if (hnswEntryPoint >= slots || hnswMaxLevel > MAX_LEVEL || (slots > 0 && hnswEntryPoint < 0)) return 0;
+  if (hnswEntryPoint >= 0 && <i32>load<u8>(hnswLevels + hnswEntryPoint) != hnswMaxLevel) return hnswEntryPoint;
+  for (let s = 0; s < slots; s++) {
+    const level = <i32>load<u8>(hnswLevels + s);
+    if (level > hnswMaxLevel) return s;
+    if (level > 0 && <usize>load<u32>(hnswUpperOffsets + (<usize>s << 2)) + <usize>level * <usize>(M + 1) > hnswUpperUsed) return s;
+    for (let l = 0; l <= level; l++) {
+      const links = linksAt(s, l);
+      const count = load<u32>(links);
+      if (count > <u32>(l == 0 ? maxM0 : M)) return s;
+      for (let i: u32 = 0; i < count; i++) {
+        const n = load<u32>(links + 4 + (<usize>i << 2));
+        if (n >= <u32>slots || <i32>load<u8>(hnswLevels + n) < l) return s;
+      }
+    }
+  }
+  return -1;
 }

@@ -13,12 +13,13 @@
 import { adcBuildLut, adcConfigure, adcDistance, adcDistance4, adcLut, adcOffset } from './adc';
 import { allocZeroed, growZeroed, release } from './arena';
 import { BUILD_PROJECTED, METRIC_L2, STATUS_BAD_ARGUMENT, STATUS_OK } from './constants';
-import { dot, dotScalar, l2Sq, l2SqScalar, scale } from './distance';
+import { distance, dot, dotScalar, l2Sq, l2SqScalar, scale } from './distance';
+import { filterAllowed, filterClearDeleted, filterDeleted, filterDeletedCount, filterMarkDeleted, filterReserve, filterSetMode } from './filter';
 import { heapDrainAscending, heapPop, heapPush, heapTopDist } from './heap';
 import {
   candDists, candSlots, flatSearch, hnswConfigure, hnswEnsureScratch, hnswEntryPoint, hnswGraphBytes, hnswInsert,
   hnswLevel0, hnswLevels, hnswMaxLevel, hnswNodeCount, hnswReserve, hnswReset, hnswSearch, hnswUpper, hnswUpperOffsets,
-  hnswUpperUsed, hnswSetBuildMode, linksAt,
+  hnswUpperUsed, hnswLevelState, hnswReserveUpper, hnswRestore, hnswSetBuildMode, hnswValidate, linksAt,
 } from './hnsw';
 import { kmeansTrain } from './kmeans';
 import { covariance, pcaRotation } from './linalg';
@@ -28,14 +29,19 @@ import {
 } from './pq';
 import {
   codeOf, exactDistance, queryDistances, setQueryAdc, spaceCodes, spaceConfigure, spaceConfigureCodec, spaceProjected, spaceProjectedAlloc,
-  spaceProjectedRelease, spaceReserve, spaceVectors, vectorOf,
+  spaceDropVectors, spaceProjectedRelease, spaceReserve, spaceVectors, vectorOf,
 } from './space';
 import { visitedBytes } from './visited';
+import {
+  adcScan, codesAssign, denseForward, denseForwardScalar, encB1, encB2, encEnabled, encoderAlloc, encoderForward, encoderForwardScalar,
+  encDim, encoderSetEnabled, encTargetDim, encW1, encW2, lutBuild,
+} from './encoder';
+import { STATUS_NOT_CONFIGURED } from './constants';
 
 export { KSUB, MAX_LEVEL } from './constants';
 
 /** Bumped whenever an export changes meaning; `src/wasm/abi.ts` checks it. */
-export const ABI_VERSION: i32 = 1;
+export const ABI_VERSION: i32 = 2;
 
 let dim: i32 = 0;
 let metric: i32 = METRIC_L2;
@@ -75,6 +81,7 @@ export function reserve(n: i32): void {
   if (n <= capacity) return;
   spaceReserve(n, pqM);
   hnswReserve(n);
+  filterReserve(n);
   capacity = n;
 }
 
@@ -103,29 +110,31 @@ export function entryPoint(): i32 { return hnswEntryPoint; }
 export function maxLevel(): i32 { return hnswMaxLevel; }
 export function graphNodeCount(): i32 { return hnswNodeCount; }
 export function graphBytes(): usize { return hnswGraphBytes(); }
-export function scratchBytes(): usize { return visitedBytes() + (<usize>capacity << 3); }
+export function scratchBytes(): usize { return visitedBytes() + (<usize>capacity << 3) + (<usize>capacity << 1) + scratchCapacity; }
 export function subDim(): i32 { return pqDsub; }
 
-/** Index of the first row in [first, first + n) holding NaN or ±Infinity, or -1. */
-export function rowsFirstNonFinite(first: i32, n: i32): i32 {
+/** Index of the first of the `n` rows at `rows` holding NaN or ±Infinity, or -1. */
+export function rowsFirstNonFinite(rows: usize, n: i32): i32 {
+  const rowBytes = <usize>dim << 2;
   for (let r = 0; r < n; r++) {
-    const row = vectorOf(first + r);
+    const row = rows + <usize>r * rowBytes;
     for (let j = 0; j < dim; j++) {
       const v = load<f32>(row + (<usize>j << 2));
-      if (v - v != 0) return first + r;
+      if (v - v != 0) return r;
     }
   }
   return -1;
 }
 
-/** Scales rows [first, first + n) to unit length; returns the first zero row (nothing changed) or -1. */
-export function rowsNormalize(first: i32, n: i32): i32 {
+/** Scales the `n` rows at `rows` to unit length; returns the first zero row (nothing changed) or -1. */
+export function rowsNormalize(rows: usize, n: i32): i32 {
+  const rowBytes = <usize>dim << 2;
   for (let r = 0; r < n; r++) {
-    const row = vectorOf(first + r);
-    if (dot(row, row, dim) == 0) return first + r;
+    const row = rows + <usize>r * rowBytes;
+    if (dot(row, row, dim) == 0) return r;
   }
   for (let r = 0; r < n; r++) {
-    const row = vectorOf(first + r);
+    const row = rows + <usize>r * rowBytes;
     scale(row, <f32>(1.0 / Math.sqrt(<f64>dot(row, row, dim))), row, dim);
   }
   return -1;
@@ -167,10 +176,15 @@ export function trainSampleRelease(): void {
   sampleRows = 0;
 }
 
-/** Encodes rows [first, first + n) into their codes; keeps `R·x` too while a bulk build holds the projection region. */
-export function encodeRows(first: i32, n: i32): void {
+/**
+ * Encodes the `n` rows at `rows` into the codes of slots [first, first + n); keeps `R·x` too while
+ * a bulk build holds the projection region.
+ */
+export function encodeRows(rows: usize, first: i32, n: i32): void {
+  const rowBytes = <usize>dim << 2;
   for (let r = 0; r < n; r++) {
-    pqProjectStored(vectorOf(first + r), projected);
+    if (encEnabled) encoderForward(rows + <usize>r * rowBytes, projected);
+    else pqProjectStored(rows + <usize>r * rowBytes, projected);
     pqEncode(projected, codeOf(first + r));
     if (spaceProjected != 0) {
       const dst = spaceProjected + ((<usize>(first + r) * <usize>pqTargetDim) << 2);
@@ -225,7 +239,8 @@ export function queryPrepare(): i32 {
     if (norm2 == 0) return STATUS_BAD_ARGUMENT;
     scale(queryBuf, <f32>(1.0 / Math.sqrt(<f64>norm2)), queryBuf, dim);
   }
-  pqProjectQuery(queryBuf, projected);
+  if (encEnabled) encoderForward(queryBuf, projected);
+  else pqProjectQuery(queryBuf, projected);
   adcBuildLut(projected, metric == METRIC_L2 ? 0 : -dot(queryBuf, pqMean, dim));
   setQueryAdc();
   return STATUS_OK;
@@ -237,10 +252,62 @@ export function searchGraph(k: i32, ef: i32, rerank: i32): i32 {
   return finish(k, rerank, hnswSearch(beam));
 }
 
-/** Exhaustive ADC scan of rows [0, n) for the prepared query. */
-export function searchFlat(n: i32, k: i32, rerank: i32): i32 {
-  return finish(k, rerank, flatSearch(n, max(k, rerank)));
+/** Exhaustive ADC scan of rows [0, n), or of the `n` slots listed at `list` (when not 0), for the prepared query. */
+export function searchFlat(list: usize, n: i32, k: i32, rerank: i32): i32 {
+  return finish(k, rerank, flatSearch(list, n, max(k, rerank)));
 }
+
+/**
+ * Re-ranks `n` candidates whose full-precision rows the host copied to `rows` (n × dim f32, in
+ * the order of the u32 slots at `slots`): the exact best `k` go to the out arrays.
+ */
+export function rerankRows(rows: usize, slots: usize, n: i32, k: i32): i32 {
+  ensureOut(k);
+  const heap = allocHeapScratch(k + 1);
+  const rowBytes = <usize>dim << 2;
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const d = distance(metric, queryBuf, rows + <usize>i * rowBytes, dim);
+    if (size < k || d < heapTopDist(heap)) {
+      size = heapPush(heap, size, d, load<u32>(slots + (<usize>i << 2)), true);
+      if (size > k) size = heapPop(heap, size, true);
+    }
+  }
+  return heapDrainAscending(heap, size, outSlots, outDists);
+}
+
+/** A reusable scratch of at least `bytes` bytes (re-rank rows, staging of new rows). */
+export function scratch(bytes: usize): usize {
+  if (bytes > scratchCapacity) {
+    release(scratchBlock);
+    scratchBlock = allocZeroed(bytes);
+    scratchCapacity = bytes;
+  }
+  return scratchBlock;
+}
+let scratchBlock: usize = 0;
+let scratchCapacity: usize = 0;
+
+// Tombstones and filters (filter.ts).
+export function deletedPtr(): usize { return filterDeleted; }
+export function allowedPtr(): usize { return filterAllowed; }
+export function deletedCount(): i32 { return filterDeletedCount; }
+export function markDeleted(slot: u32): bool { return filterMarkDeleted(slot); }
+export function clearDeleted(): void { filterClearDeleted(); }
+export function setFilterMode(mode: i32): void { filterSetMode(mode); }
+
+// Persistence: regions are filled by the host from a file, then the scalars restored.
+export function levelState(): u32 { return hnswLevelState(); }
+export function graphReserveUpper(words: usize): void { hnswReserveUpper(words); }
+export function graphRestore(entry: i32, top: i32, nodes: i32, upperWords: usize, state: u32): void { hnswRestore(entry, top, nodes, upperWords, state); }
+/** The first slot whose links are out of bounds, or -1 (checked after a restore). */
+export function graphValidate(slots: i32): i32 { return hnswValidate(slots); }
+/** Later inserts use `mode` distances (decoded when the vectors are not resident). */
+export function setBuildMode(mode: i32): void { hnswSetBuildMode(mode); }
+/** Drops the resident vectors: an opened database re-ranks from its file mapping. */
+export function dropVectors(): void { spaceDropVectors(); }
+/** Marks the codec as loaded from a file: recomputes what derives from the rotation. */
+export function codecLoaded(): void { pqUpdateRotMean(); }
 
 /** Keeps the best `k` candidates, re-scored exactly when `rerank` > 0. */
 function finish(k: i32, rerank: i32, nCand: i32): i32 {
@@ -300,3 +367,69 @@ export function kernelAdcSlotsScalar(slots: usize, n: i32, out: usize): void {
   for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), adcDistance(codeOf(load<u32>(slots + (<usize>i << 2)))));
 }
 export function kernelAdc4(c0: usize, c1: usize, c2: usize, c3: usize, out: usize): void { adcDistance4(c0, c1, c2, c3, out); }
+
+// ── Learned codec (issue 3): the MLP encoder of encoder.ts and explicit-codebook PQ helpers ──
+
+/**
+ * Allocates the MLP encoder `dimension → hidden (ReLU) → targetDim` with zeroed weights and leaves
+ * it off. After `configure`, `dimension` and `targetDim` must match the configured codec.
+ */
+export function encoderConfigure(dimension: i32, hidden: i32, targetDim: i32): i32 {
+  if (dimension <= 0 || hidden <= 0 || targetDim <= 0) return STATUS_BAD_ARGUMENT;
+  if (dim > 0 && (dimension != dim || targetDim != pqTargetDim)) return STATUS_BAD_ARGUMENT;
+  encoderAlloc(dimension, hidden, targetDim);
+  return STATUS_OK;
+}
+/** `(hidden, dim)` f32. */
+export function encoderW1Ptr(): usize { return encW1; }
+/** `hidden` f32. */
+export function encoderB1Ptr(): usize { return encB1; }
+/** `(targetDim, hidden)` f32. */
+export function encoderW2Ptr(): usize { return encW2; }
+/** `targetDim` f32. */
+export function encoderB2Ptr(): usize { return encB2; }
+
+/**
+ * Chooses how `encodeRows` and `queryPrepare` map a row to its latent vector: the MLP (`on`) or
+ * the linear rotation. The MLP's latent frame is uncentred, so turning it on zeroes the mean
+ * (and `rotation · mean`); either way `rotation · mean` is recomputed from the current regions.
+ * @returns STATUS_OK, or STATUS_NOT_CONFIGURED when `on` and no encoder is allocated
+ */
+export function encoderUse(on: bool): i32 {
+  if (on && encW1 == 0) return STATUS_NOT_CONFIGURED;
+  encoderSetEnabled(on);
+  if (on && dim > 0) memory.fill(pqMean, 0, <usize>dim << 2);
+  if (dim > 0) pqUpdateRotMean();
+  return STATUS_OK;
+}
+
+/** Latent vectors of `n` rows (`dim` f32 each) at `x` through the MLP, to `out` (n × targetDim f32). */
+export function encoderRows(x: usize, n: i32, out: usize, scalar: bool): void {
+  const inBytes = <usize>encDim << 2, outBytes = <usize>encTargetDim << 2;
+  for (let r = 0; r < n; r++) {
+    if (scalar) encoderForwardScalar(x + <usize>r * inBytes, out + <usize>r * outBytes);
+    else encoderForward(x + <usize>r * inBytes, out + <usize>r * outBytes);
+  }
+}
+
+/** One dense layer over `n` rows: `out[r] = act(w · x[r] + b)`, `w` `(outDim, inDim)` f32 (SIMD, or the scalar twin). */
+export function kernelDense(x: usize, n: i32, inDim: i32, w: usize, b: usize, outDim: i32, relu: bool, out: usize, scalar: bool): void {
+  const inBytes = <usize>inDim << 2, outBytes = <usize>outDim << 2;
+  for (let r = 0; r < n; r++) {
+    if (scalar) denseForwardScalar(x + <usize>r * inBytes, inDim, w, b, outDim, relu, out + <usize>r * outBytes);
+    else denseForward(x + <usize>r * inBytes, inDim, w, b, outDim, relu, out + <usize>r * outBytes);
+  }
+}
+
+/** PQ codes `(n, m)` u8 of `n` latent rows against explicit codebooks `(m, KSUB, targetDim / m)`. */
+export function codecAssign(z: usize, n: i32, targetDim: i32, m: i32, codebooks: usize, codesOut: usize): void {
+  codesAssign(z, n, targetDim, m, codebooks, codesOut);
+}
+
+/** The `(m, KSUB)` lookup table of a latent query against explicit codebooks (squared L2, or −dot). */
+export function codecLut(q: usize, targetDim: i32, m: i32, codebooks: usize, l2: bool, lutOut: usize): void {
+  lutBuild(q, targetDim, m, codebooks, l2, lutOut);
+}
+
+/** ADC distances of `n` codes against a `(m, KSUB)` table, to `out` (n f32). */
+export function codecAdcScan(lut: usize, m: i32, codes: usize, n: i32, out: usize): void { adcScan(lut, m, codes, n, out); }

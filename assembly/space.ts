@@ -47,10 +47,23 @@ export function spaceConfigureCodec(): void {
   decodedPeer = allocZeroed(<usize>pqTargetDim << 2);
 }
 
-/** Grows vectors and codes to hold `n` slots. */
+/**
+ * Whether full-precision vectors live in linear memory. A database opened from a file keeps them
+ * in the file mapping instead (re-rank copies the few rows it needs), so it never holds them all.
+ */
+export let spaceVectorsResident: bool = true;
+
+/** Stops keeping vectors in linear memory (an opened database) and frees them. */
+export function spaceDropVectors(): void {
+  release(spaceVectors);
+  spaceVectors = 0;
+  spaceVectorsResident = false;
+}
+
+/** Grows vectors (when resident) and codes to hold `n` slots. */
 export function spaceReserve(n: i32, codeBytes: i32): void {
   if (n <= spaceCapacity) return;
-  spaceVectors = growZeroed(spaceVectors, <usize>spaceCapacity * <usize>spaceDim << 2, <usize>n * <usize>spaceDim << 2);
+  if (spaceVectorsResident) spaceVectors = growZeroed(spaceVectors, <usize>spaceCapacity * <usize>spaceDim << 2, <usize>n * <usize>spaceDim << 2);
   spaceCodes = growZeroed(spaceCodes, <usize>spaceCapacity * <usize>codeBytes, <usize>n * <usize>codeBytes);
   spaceCapacity = n;
 }

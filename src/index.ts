@@ -2,8 +2,9 @@
  * @module quantumdb
  * Public entry point of the `quantumdb` package.
  */
-export { QuantumDB } from './quantumdb.js';
+export { AUTO_COMPACT_RATIO, QuantumDB } from './quantumdb.js';
 export { QuantumDBError, isQuantumDBError, type ErrorCode } from './errors.js';
 export type {
-  BuildOptions, BuildProgress, Metric, QuantumDBOptions, QuantumDBStats, SearchHit, SearchOptions, VectorInput, VectorsInput,
+  BuildOptions, BuildProgress, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchFilter, SearchHit,
+  SearchOptions, StoredEntry, VectorInput, VectorsInput,
 } from './types.js';

@@ -4,7 +4,7 @@
  * the only copy `addBatch` makes. Values are checked for NaN/Infinity by the kernels afterwards.
  */
 import { qdbError } from './errors.js';
-import type { VectorInput, VectorsInput } from './types.js';
+import type { Metadata, VectorInput, VectorsInput } from './types.js';
 
 /** Number of rows in `vectors`, after checking that every row has `dim` values. */
 export function countRows(vectors: VectorsInput, dim: number, expectedRows: number): number {
@@ -38,6 +38,24 @@ export function copyRows(vectors: VectorsInput, dim: number, target: Float32Arra
     return;
   }
   for (let i = 0; i < vectors.length; i++) target.set(vectors[i] as ArrayLike<number>, i * dim);
+}
+
+/** One metadata entry per row (undefined when none given), each a JSON-serialisable plain object. */
+export function checkMetadata(metadata: readonly (Metadata | undefined)[] | undefined, rows: number): (Metadata | undefined)[] {
+  if (metadata === undefined) return new Array<Metadata | undefined>(rows).fill(undefined);
+  if (!Array.isArray(metadata) || metadata.length !== rows) {
+    throw qdbError('INVALID_ARGUMENT', [`metadata must be an array with one entry per id (${rows}), or omitted`]);
+  }
+  return metadata.map((entry, i) => {
+    if (entry === undefined || entry === null) return undefined;
+    if (typeof entry !== 'object' || Array.isArray(entry)) throw qdbError('INVALID_ARGUMENT', [`metadata ${i} must be a plain object`], { index: i });
+    try {
+      JSON.stringify(entry);
+    } catch (e) {
+      throw qdbError('INVALID_ARGUMENT', [`metadata ${i} cannot be stored as JSON (${(e as Error).message}); pass plain data`], { index: i }, e);
+    }
+    return entry as Metadata;
+  });
 }
 
 /** Checks one query's type and length. */

@@ -1,23 +1,33 @@
 /**
  * @module quantumdb
- * The `QuantumDB` class: validates input, keeps ids, and sequences codec → kernels → re-rank.
- * Vectors live in kernel memory from the moment they are added; search is synchronous.
+ * The `QuantumDB` class: validates input, keeps ids and metadata, and sequences codec → kernels →
+ * re-rank. Search is synchronous; only training, building, saving and opening are async.
  */
 import { encodeRows, trainPqCodec, type PqCodecConfig } from './codec/pq-codec.js';
 import { qdbError } from './errors.js';
 import { IdMap } from './ids.js';
-import { checkQuery, copyRows, countRows, positiveInt } from './input.js';
-import type { BuildOptions, BuildProgress, Metric, QuantumDBOptions, QuantumDBStats, SearchHit, SearchOptions, VectorInput, VectorsInput } from './types.js';
-import { KERNEL_BUILD, KERNEL_METRIC, Kernels } from './wasm/abi.js';
+import { checkMetadata, checkQuery, copyRows, countRows, positiveInt } from './input.js';
+import { planFilter, type FilterPlan } from './search/filter.js';
+import { loadImage, openImage, saveImage, snapshotImage, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
+import { MappedRows } from './storage/row-store.js';
+import type {
+  BuildOptions, BuildProgress, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchHit, SearchOptions,
+  StoredEntry, VectorInput, VectorsInput,
+} from './types.js';
+import { KERNEL_BUILD, KERNEL_FILTER, KERNEL_METRIC, Kernels } from './wasm/abi.js';
 
 const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
 /** Rows inserted into the graph between progress reports and event-loop turns. */
 const GRAPH_CHUNK = 1_000;
 /** Memory grows by half again when full, so n appends cost O(n) copies in total. */
 const GROWTH = 1.5;
+/** `save()` compacts first when more than this fraction of slots are deleted. */
+export const AUTO_COMPACT_RATIO = 0.25;
 const DEFAULTS = { seed: 42, M: 16, efConstruction: 200, ef: 64, rerank: 64, flatThreshold: 2_000, trainSampleSize: 20_000, kmeansIterations: 20 };
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+type Params = QuantumDBStats['params'];
 
 /**
  * An in-process vector database: 16-byte product-quantized codes, an HNSW graph searched with
@@ -35,13 +45,18 @@ export class QuantumDB {
   readonly dim: number;
   /** Similarity measure. */
   readonly metric: Metric;
-  private readonly kernels = new Kernels();
-  private readonly ids = new IdMap();
+  private kernels = new Kernels();
+  private readonly idMap = new IdMap();
+  private metadata: (Metadata | undefined)[] = [];
   private readonly codec: PqCodecConfig;
-  private readonly params: QuantumDBStats['params'];
+  private readonly params: Params;
   private capacity = 0;
   private built = false;
-  private building = false;
+  private busy: 'building' | 'saving' | 'compacting' | undefined;
+  private readOnly = false;
+  /** Set when the re-rank vectors stay in a file mapping instead of kernel memory. */
+  private mapped: MappedRows | undefined;
+  private releaseMapping: (() => void) | undefined;
   private readonly buildSeconds = { codec: 0, graph: 0 };
 
   /**
@@ -82,54 +97,84 @@ export class QuantumDB {
       trainSampleSize: positiveInt(options.trainSampleSize, DEFAULTS.trainSampleSize, 'trainSampleSize'),
       kmeansIterations: positiveInt(options.kmeansIterations, DEFAULTS.kmeansIterations, 'kmeansIterations'),
     };
-    this.kernels.check(this.kernels.raw.configure(
-      this.metric === 'l2' ? KERNEL_METRIC.l2 : KERNEL_METRIC.ip, this.metric === 'cosine' ? 1 : 0, this.dim, targetDim, m,
-      this.params.M, this.params.efConstruction, KERNEL_BUILD[buildDistance], seed >>> 0,
-    ), 'configuring the database');
+    this.configure(this.kernels);
   }
 
-  /** Number of vectors held. */
-  get size(): number { return this.ids.size; }
+  /** Number of vectors held (deleted ones excluded). */
+  get size(): number { return this.idMap.size; }
 
   /** True once `buildIndex()` has trained the codec and built the graph. */
   get isBuilt(): boolean { return this.built; }
 
+  /** The live ids, in insertion order. */
+  ids(): IterableIterator<string> { return this.idMap.ids(); }
+
   /**
-   * Adds vectors under new ids. Before `buildIndex()` they are only stored; afterwards each is
-   * encoded with the trained codec and inserted into the graph at once (no retraining).
-   * Nothing changes when any check fails.
+   * Adds vectors under new ids, with optional metadata. Before `buildIndex()` they are only
+   * stored; afterwards each is encoded with the trained codec and inserted into the graph at once
+   * (no retraining). Nothing changes when any check fails.
    * @param ids one non-empty, unique string per vector
    * @param vectors a row-major `Float32Array` of ids.length × dim, or one row per id
+   * @param metadata one JSON-serialisable object (or undefined) per id
    * @returns this database, for chaining
    * @throws QuantumDBError `EMPTY_ID`, `DUPLICATE_ID`, `DIMENSION_MISMATCH`, `NON_FINITE_VALUE`,
-   *   `ZERO_VECTOR` (cosine only), `INVALID_ARGUMENT` (count or type mismatch), `CAPACITY_EXCEEDED`.
+   *   `ZERO_VECTOR` (cosine only), `INVALID_ARGUMENT` (count, type or metadata), `CAPACITY_EXCEEDED`.
    * @example
    * ```ts
-   * db.addBatch(['a', 'b'], [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]]);
+   * db.addBatch(['a', 'b'], [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]], [{ lang: 'en' }, { lang: 'fr' }]);
    * ```
    */
-  addBatch(ids: readonly string[], vectors: VectorsInput): this {
-    if (this.building) throw qdbError('INVALID_ARGUMENT', ['buildIndex() is running; await it before adding vectors']);
-    if (!Array.isArray(ids)) throw qdbError('INVALID_ARGUMENT', ['ids must be an array of strings']);
-    const n = countRows(vectors, this.dim, ids.length);
-    this.ids.validateNew(ids);
-    if (n === 0) return this;
-    const first = this.size;
-    this.reserve(first + n);
-    const raw = this.kernels.raw;
-    copyRows(vectors, this.dim, this.kernels.f32(raw.vectorsPtr() + first * this.dim * 4, n * this.dim));
-    const bad = raw.rowsFirstNonFinite(first, n);
-    if (bad >= 0) throw qdbError('NON_FINITE_VALUE', [`vector ${bad - first} (id ${JSON.stringify(ids[bad - first])})`], { index: bad - first });
-    if (this.metric === 'cosine') {
-      const zero = raw.rowsNormalize(first, n);
-      if (zero >= 0) throw qdbError('ZERO_VECTOR', [`vector ${zero - first} (id ${JSON.stringify(ids[zero - first])})`], { index: zero - first });
-    }
-    this.ids.append(ids);
-    if (this.built) {
-      raw.encodeRows(first, n);
-      raw.graphInsertRows(first, n);
-    }
+  addBatch(ids: readonly string[], vectors: VectorsInput, metadata?: readonly (Metadata | undefined)[]): this {
+    this.writeRows(ids, vectors, metadata, false);
     return this;
+  }
+
+  /**
+   * Adds or replaces: ids already present are deleted first, then every vector is added.
+   * @returns this database
+   * @throws QuantumDBError the codes of {@link QuantumDB.addBatch}; nothing changes when a check fails.
+   * @example
+   * ```ts
+   * db.upsert(['a'], [[0.2, 0.2, 0.2]], [{ lang: 'de' }]);
+   * ```
+   */
+  upsert(ids: readonly string[], vectors: VectorsInput, metadata?: readonly (Metadata | undefined)[]): this {
+    this.writeRows(ids, vectors, metadata, true);
+    return this;
+  }
+
+  /**
+   * Deletes ids; they never come back from search. Their slots are reclaimed by `compact()`,
+   * which `save()` runs by itself past {@link AUTO_COMPACT_RATIO} deleted slots.
+   * @param ids ids to delete; ids not present are ignored
+   * @returns how many were deleted
+   * @throws QuantumDBError `INVALID_ARGUMENT` when read-only, busy, or ids is not an array of strings.
+   * @example
+   * ```ts
+   * db.delete(['a', 'b']); // 2
+   * ```
+   */
+  delete(ids: readonly string[]): number {
+    this.assertWritable();
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw qdbError('INVALID_ARGUMENT', ['delete takes an array of id strings']);
+    let deleted = 0;
+    for (const id of ids) if (this.deleteOne(id)) deleted++;
+    return deleted;
+  }
+
+  /**
+   * The stored vector (unit length under cosine; undefined when the file was saved without
+   * vectors) and metadata of `id`, or undefined when absent.
+   * @throws QuantumDBError `CORRUPT_FILE` when the mapped file's vectors fail their checksum.
+   * @example
+   * ```ts
+   * const entry = db.get('a'); // { id: 'a', vector: Float32Array(3), metadata: { lang: 'en' } }
+   * ```
+   */
+  get(id: string): StoredEntry | undefined {
+    const slot = this.idMap.slotOf(id);
+    if (slot === undefined) return undefined;
+    return { id, vector: this.readVector(slot), metadata: this.metadata[slot] };
   }
 
   /**
@@ -137,49 +182,59 @@ export class QuantumDB {
    * graph. Calling it again retrains and rebuilds from scratch.
    * @param options progress callback
    * @returns this database
-   * @throws QuantumDBError `NOT_TRAINED` when the database is empty; `INVALID_ARGUMENT` when a build is already running.
+   * @throws QuantumDBError `NOT_TRAINED` when the database is empty; `INVALID_ARGUMENT` when busy,
+   *   read-only, or opened with its vectors left in the file mapping.
    * @example
    * ```ts
    * await db.buildIndex({ onProgress: ({ phase, done, total }) => console.log(phase, done, total) });
    * ```
    */
   async buildIndex(options: BuildOptions = {}): Promise<this> {
-    if (this.building) throw qdbError('INVALID_ARGUMENT', ['buildIndex() is already running; await the first call']);
+    this.assertWritable();
+    if (this.mapped) throw qdbError('INVALID_ARGUMENT', ['this database keeps its vectors in the file mapping; open it with { vectors: "memory" } to rebuild it']);
     if (this.size === 0) throw qdbError('NOT_TRAINED', ['the database is empty, so there is nothing to train the codec on; add vectors first']);
     const onProgress = options.onProgress;
     const report = async (phase: BuildProgress['phase'], done: number, total: number): Promise<void> => {
       onProgress?.({ phase, done, total });
       await yieldToEventLoop();
     };
-    this.building = true;
+    this.busy = 'building';
     this.built = false;
     try {
-      const n = this.size;
-      const raw = this.kernels.raw;
-      const mode = this.params.buildDistance;
+      if (this.kernels.raw.deletedCount() > 0) this.moveLiveSlots();
+      const n = this.idMap.slotCount;
       const t0 = performance.now();
       await trainPqCodec(this.kernels, n, this.codec, report);
-      let t1 = t0;
-      try {
-        raw.bulkBuildBegin(n, KERNEL_BUILD[mode]);
-        await encodeRows(this.kernels, 0, n, report);
-        t1 = performance.now();
-        for (let done = 0; done < n; done += GRAPH_CHUNK) {
-          await report('graph', done, n);
-          raw.graphInsertRows(done, Math.min(GRAPH_CHUNK, n - done));
-        }
-      } finally {
-        // Projections exist only during the bulk build; later inserts compare full vectors.
-        raw.bulkBuildEnd(KERNEL_BUILD[mode === 'projected' ? 'exact' : mode]);
-      }
-      await report('graph', n, n);
+      const t1 = await this.buildGraph(this.kernels, report);
       this.buildSeconds.codec = (t1 - t0) / 1000;
       this.buildSeconds.graph = (performance.now() - t1) / 1000;
       this.built = true;
     } finally {
-      this.building = false;
+      this.busy = undefined;
     }
     return this;
+  }
+
+  /**
+   * Reclaims the slots of deleted items: renumbers the live ones and rebuilds the graph with the
+   * trained codec (no retraining).
+   * @throws QuantumDBError `INVALID_ARGUMENT` when busy or read-only.
+   * @example
+   * ```ts
+   * db.delete(oldIds);
+   * await db.compact();
+   * ```
+   */
+  async compact(): Promise<void> {
+    this.assertWritable();
+    if (this.kernels.raw.deletedCount() === 0) return;
+    this.busy = 'compacting';
+    try {
+      this.moveLiveSlots();
+      if (this.built) await this.buildGraph(this.kernels, async () => yieldToEventLoop());
+    } finally {
+      this.busy = undefined;
+    }
   }
 
   /**
@@ -187,13 +242,13 @@ export class QuantumDB {
    * similarity, squared L2 distance, or inner product. With `rerank: 0` they are the approximate
    * (ADC) scores of the codes; otherwise the best `rerank` candidates are re-scored exactly.
    * @param query a vector of length `dim`
-   * @param options `k` (default 10), `ef`, `rerank`, `flat`
+   * @param options `k` (default 10), `ef`, `rerank`, `flat`, `filter`
    * @returns up to `k` hits; `[]` for an empty database
    * @throws QuantumDBError `DIMENSION_MISMATCH`, `NON_FINITE_VALUE`, `ZERO_VECTOR` (cosine), `INVALID_ARGUMENT`,
-   *   `NOT_TRAINED` when vectors were added but `buildIndex()` has not run.
+   *   `NOT_TRAINED` when vectors were added but `buildIndex()` has not run, `CORRUPT_FILE` (mapped vectors).
    * @example
    * ```ts
-   * const hits = db.search(query, { k: 5, rerank: 100 });
+   * const hits = db.search(query, { k: 5, filter: (id, meta) => meta?.lang === 'en' });
    * ```
    */
   search(query: VectorInput, options: SearchOptions = {}): SearchHit[] {
@@ -201,22 +256,108 @@ export class QuantumDB {
     const k = positiveInt(options.k, 10, 'k');
     const ef = positiveInt(options.ef, this.params.ef, 'ef');
     const rerank = positiveInt(options.rerank, this.params.rerank, 'rerank', 0);
-    const raw = this.kernels.raw;
-    this.kernels.f32(raw.queryPtr(), this.dim).set(query);
+    const { kernels } = this;
+    const raw = kernels.raw;
+    kernels.f32(raw.queryPtr(), this.dim).set(query);
     const bad = raw.queryFirstNonFinite();
     if (bad >= 0) throw qdbError('NON_FINITE_VALUE', [`the query (value ${bad})`], { index: bad });
-    if (this.size === 0) return [];
+    const plan = options.filter === undefined ? undefined : planFilter(options.filter, this.filterContext());
+    if (this.size === 0 || (plan !== undefined && plan.kind !== 'predicate' && plan.slots.length === 0)) return [];
     if (!this.built) throw qdbError('NOT_TRAINED', [`${this.size} vectors are stored but not indexed yet`]);
     if (raw.queryPrepare() !== 0) throw qdbError('ZERO_VECTOR', ['the query']);
     const kk = Math.min(k, this.size);
-    const flat = options.flat === true || this.size < this.params.flatThreshold;
-    const count = flat ? raw.searchFlat(this.size, kk, rerank) : raw.searchGraph(kk, ef, rerank);
-    const slots = this.kernels.u32(raw.outSlotsPtr(), count);
-    const dists = this.kernels.f32(raw.outDistsPtr(), count);
+    const rr = this.mapped && !this.mapped.available ? 0 : rerank;
+    // With mapped vectors the kernels return candidates and the exact re-rank runs on copied rows.
+    const inKernel = this.mapped ? 0 : rr;
+    const wanted = this.mapped && rr > 0 ? Math.max(kk, rr) : kk;
+    const flat = options.flat === true || this.idMap.slotCount < this.params.flatThreshold;
+    let count = this.runSearch(plan, flat, wanted, ef, inKernel);
+    if (this.mapped && rr > 0) count = this.rerankMapped(count, kk);
+    const slots = kernels.u32(raw.outSlotsPtr(), count);
+    const dists = kernels.f32(raw.outDistsPtr(), count);
     const sign = this.metric === 'l2' ? 1 : -1;
     const hits: SearchHit[] = new Array(count);
-    for (let i = 0; i < count; i++) hits[i] = { id: this.ids.idOf(slots[i] as number), score: sign * (dists[i] as number) };
+    for (let i = 0; i < count; i++) hits[i] = { id: this.idMap.idOf(slots[i] as number), score: sign * (dists[i] as number) };
     return hits;
+  }
+
+  /**
+   * Writes the database to `path` atomically (temporary sibling file, fsync, rename, fsync of the
+   * directory): a crash leaves the old file or the new one, never a broken one. Compacts first
+   * when more than {@link AUTO_COMPACT_RATIO} of the slots are deleted.
+   * @param options how re-rank vectors are stored (`f32` default, `f16`, `int8`, `none`)
+   * @throws QuantumDBError `IO_ERROR` on a file-system failure; `INVALID_ARGUMENT` when busy.
+   * @example
+   * ```ts
+   * await db.save('index.qdb');
+   * ```
+   */
+  async save(path: string, options: SaveOptions = {}): Promise<void> {
+    if (this.busy) throw qdbError('INVALID_ARGUMENT', [`${this.busy} is running; await it before saving`]);
+    const deleted = this.kernels.raw.deletedCount();
+    if (!this.readOnly && deleted > AUTO_COMPACT_RATIO * this.idMap.slotCount) await this.compact();
+    const image = this.image(options);
+    this.busy = 'saving';
+    try {
+      await saveImage(path, image);
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  /**
+   * The `.qdb` file as bytes (for browsers and other storage). No automatic compaction.
+   * @throws QuantumDBError `INVALID_ARGUMENT` for bad options.
+   * @example
+   * ```ts
+   * const bytes = db.toBytes({ vectors: 'f16' });
+   * ```
+   */
+  toBytes(options: SaveOptions = {}): Uint8Array {
+    return snapshotImage(this.image(options));
+  }
+
+  /**
+   * Opens a `.qdb` file. Codes and graph are copied into kernel memory once; the re-rank vectors
+   * stay in a memory mapping (or in memory when the native mmap addon is missing) and only the
+   * rows a query re-ranks are read. Every section is checked before it is trusted.
+   * @param path the file
+   * @param options `readOnly`, `vectors: 'mapped' | 'memory'`
+   * @throws QuantumDBError `CORRUPT_FILE` (truncated, damaged or foreign file), `UNSUPPORTED_VERSION`, `IO_ERROR`.
+   * @example
+   * ```ts
+   * const db = await QuantumDB.open('index.qdb', { readOnly: true });
+   * ```
+   */
+  static async open(path: string, options: OpenOptions = {}): Promise<QuantumDB> {
+    const { image, release } = await openImage(path);
+    try {
+      const db = QuantumDB.fromImage(image, options);
+      if (db.mapped) db.releaseMapping = release;
+      else release();
+      return db;
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens a database from `.qdb` bytes (see {@link QuantumDB.toBytes}). The bytes must stay unchanged while the database is used.
+   * @throws QuantumDBError `CORRUPT_FILE`, `UNSUPPORTED_VERSION`.
+   * @example
+   * ```ts
+   * const copy = QuantumDB.fromBytes(db.toBytes());
+   * ```
+   */
+  static fromBytes(bytes: Uint8Array, options: OpenOptions = {}): QuantumDB {
+    return QuantumDB.fromImage(loadImage(bytes), options);
+  }
+
+  /** Lets go of the file mapping of an opened database (searching it afterwards is an error). */
+  close(): void {
+    this.releaseMapping?.();
+    this.releaseMapping = undefined;
   }
 
   /**
@@ -228,20 +369,34 @@ export class QuantumDB {
    */
   stats(): QuantumDBStats {
     const raw = this.kernels.raw;
-    const n = this.size;
     const { m, targetDim } = this.params;
     const codes = this.capacity * m;
     const graph = raw.graphBytes();
-    const ids = this.ids.approximateBytes();
-    const vectors = this.capacity * this.dim * 4;
+    const ids = this.idMap.approximateBytes();
+    const vectors = this.mapped ? this.mapped.residentBytes : this.capacity * this.dim * 4;
     const codec = (targetDim * this.dim + this.dim + targetDim + m * 256 * (targetDim / m) + m * 256) * 4;
     const scratch = raw.scratchBytes();
     return {
-      size: n, dim: this.dim, metric: this.metric, built: this.built, codeBytes: m,
+      size: this.size, dim: this.dim, metric: this.metric, built: this.built, codeBytes: m,
       params: { ...this.params },
       bytes: { codes, graph, ids, vectors, codec, scratch, index: codes + graph + ids, total: codes + graph + ids + vectors + codec + scratch },
       buildSeconds: { ...this.buildSeconds },
+      deleted: raw.deletedCount(),
+      vectors: this.mapped ? (this.mapped.available ? 'mapped' : 'none') : 'memory',
     };
+  }
+
+  private configure(kernels: Kernels): void {
+    const p = this.params;
+    kernels.check(kernels.raw.configure(
+      this.metric === 'l2' ? KERNEL_METRIC.l2 : KERNEL_METRIC.ip, this.metric === 'cosine' ? 1 : 0, this.dim, p.targetDim, p.m,
+      p.M, p.efConstruction, KERNEL_BUILD[p.buildDistance], p.seed >>> 0,
+    ), 'configuring the database');
+  }
+
+  private assertWritable(): void {
+    if (this.readOnly) throw qdbError('INVALID_ARGUMENT', ['this database was opened read-only; open it without { readOnly: true } to change it']);
+    if (this.busy) throw qdbError('INVALID_ARGUMENT', [`${this.busy} is running; await it before changing the database`]);
   }
 
   private reserve(needed: number): void {
@@ -249,5 +404,237 @@ export class QuantumDB {
     const next = Math.max(needed, Math.ceil(this.capacity * GROWTH), 1024);
     this.kernels.raw.reserve(next);
     this.capacity = next;
+  }
+
+  /** The distance later single inserts use: full vectors when resident, else reconstructions. */
+  private insertMode(): number {
+    return KERNEL_BUILD[this.mapped || this.params.buildDistance === 'decoded' ? 'decoded' : 'exact'];
+  }
+
+  private writeRows(ids: readonly string[], vectors: VectorsInput, metadata: readonly (Metadata | undefined)[] | undefined, replacing: boolean): void {
+    this.assertWritable();
+    if (!Array.isArray(ids)) throw qdbError('INVALID_ARGUMENT', ['ids must be an array of strings']);
+    const n = countRows(vectors, this.dim, ids.length);
+    this.idMap.validateNew(ids, replacing);
+    const meta = checkMetadata(metadata, n);
+    if (n === 0) return;
+    const first = this.idMap.slotCount;
+    this.reserve(first + n);
+    const { kernels } = this;
+    const raw = kernels.raw;
+    // Rows go straight to their slots in kernel memory, or to a staging area when the vectors are mapped.
+    const rowsPtr = this.mapped ? raw.scratch(n * this.dim * 4) : raw.vectorsPtr() + first * this.dim * 4;
+    copyRows(vectors, this.dim, kernels.f32(rowsPtr, n * this.dim));
+    const bad = raw.rowsFirstNonFinite(rowsPtr, n);
+    if (bad >= 0) throw qdbError('NON_FINITE_VALUE', [`vector ${bad} (id ${JSON.stringify(ids[bad])})`], { index: bad });
+    if (this.metric === 'cosine') {
+      const zero = raw.rowsNormalize(rowsPtr, n);
+      if (zero >= 0) throw qdbError('ZERO_VECTOR', [`vector ${zero} (id ${JSON.stringify(ids[zero])})`], { index: zero });
+    }
+    if (replacing) for (const id of ids) this.deleteOne(id);
+    this.idMap.append(ids);
+    this.metadata.push(...meta);
+    this.mapped?.append(kernels.f32(rowsPtr, n * this.dim));
+    if (this.built) {
+      raw.encodeRows(rowsPtr, first, n);
+      raw.graphInsertRows(first, n);
+    }
+  }
+
+  private deleteOne(id: string): boolean {
+    const slot = this.idMap.remove(id);
+    if (slot === undefined) return false;
+    this.kernels.raw.markDeleted(slot);
+    this.metadata[slot] = undefined;
+    return true;
+  }
+
+  private readVector(slot: number): Float32Array | undefined {
+    if (!this.mapped) return this.kernels.f32(this.kernels.raw.vectorsPtr() + slot * this.dim * 4, this.dim).slice();
+    if (!this.mapped.available) return undefined;
+    const out = new Float32Array(this.dim);
+    this.mapped.read(slot, out);
+    return out;
+  }
+
+  /** Encodes every row and builds the graph in `kernels`; returns the time the graph phase began. */
+  private async buildGraph(kernels: Kernels, report: (phase: BuildProgress['phase'], done: number, total: number) => Promise<void>): Promise<number> {
+    const raw = kernels.raw;
+    const n = this.idMap.slotCount;
+    const mode = this.mapped ? 'decoded' : this.params.buildDistance;
+    let started = performance.now();
+    try {
+      raw.bulkBuildBegin(n, KERNEL_BUILD[mode]);
+      if (!this.mapped) await encodeRows(kernels, this.dim, 0, n, report);
+      started = performance.now();
+      for (let done = 0; done < n; done += GRAPH_CHUNK) {
+        await report('graph', done, n);
+        raw.graphInsertRows(done, Math.min(GRAPH_CHUNK, n - done));
+      }
+    } finally {
+      // Projections exist only during the bulk build; later inserts compare full vectors or reconstructions.
+      raw.bulkBuildEnd(this.insertMode());
+    }
+    await report('graph', n, n);
+    return started;
+  }
+
+  /** Renumbers the live slots 0, 1, … into a fresh kernel instance (the graph is rebuilt by the caller). */
+  private moveLiveSlots(): void {
+    const kept: number[] = [];
+    for (let slot = 0; slot < this.idMap.slotCount; slot++) if (this.idMap.idOf(slot) !== '') kept.push(slot);
+    const from = this.kernels;
+    const to = new Kernels();
+    this.configure(to);
+    if (this.mapped) to.raw.dropVectors();
+    to.raw.reserve(Math.max(kept.length, 1));
+    const { m, targetDim } = this.params;
+    if (this.built) {
+      to.f32(to.raw.rotationPtr(), targetDim * this.dim).set(from.f32(from.raw.rotationPtr(), targetDim * this.dim));
+      to.f32(to.raw.meanPtr(), this.dim).set(from.f32(from.raw.meanPtr(), this.dim));
+      to.f32(to.raw.codebooksPtr(), m * 256 * (targetDim / m)).set(from.f32(from.raw.codebooksPtr(), m * 256 * (targetDim / m)));
+      to.raw.codecLoaded();
+    }
+    const codes = from.u8(from.raw.codesPtr(), this.idMap.slotCount * m);
+    const toCodes = to.u8(to.raw.codesPtr(), kept.length * m);
+    kept.forEach((slot, i) => toCodes.set(codes.subarray(slot * m, (slot + 1) * m), i * m));
+    if (!this.mapped) {
+      const rows = from.f32(from.raw.vectorsPtr(), this.idMap.slotCount * this.dim);
+      const toRows = to.f32(to.raw.vectorsPtr(), kept.length * this.dim);
+      kept.forEach((slot, i) => toRows.set(rows.subarray(slot * this.dim, (slot + 1) * this.dim), i * this.dim));
+    }
+    this.mapped?.renumber(kept);
+    this.idMap.renumber(kept);
+    this.metadata = kept.map((slot) => this.metadata[slot]);
+    this.kernels = to;
+    this.capacity = Math.max(kept.length, 1);
+  }
+
+  private filterContext() {
+    return {
+      slotCount: this.idMap.slotCount,
+      liveCount: this.size,
+      slotOf: (id: string) => this.idMap.slotOf(id),
+      idOf: (slot: number) => this.idMap.idOf(slot),
+      metadataOf: (slot: number) => this.metadata[slot],
+    };
+  }
+
+  private runSearch(plan: FilterPlan | undefined, flat: boolean, k: number, ef: number, rerank: number): number {
+    const { kernels } = this;
+    const raw = kernels.raw;
+    const n = this.idMap.slotCount;
+    const search = () => (flat ? raw.searchFlat(0, n, k, rerank) : raw.searchGraph(k, ef, rerank));
+    if (plan === undefined) return search();
+    if (plan.kind === 'slots') return kernels.withSlots(plan.slots, (ptr) => raw.searchFlat(ptr, plan.slots.length, k, rerank));
+    if (plan.kind === 'predicate') {
+      kernels.filterPredicate = plan.accepts;
+      raw.setFilterMode(KERNEL_FILTER.host);
+    } else {
+      const allowed = kernels.u8(raw.allowedPtr(), n);
+      for (const slot of plan.slots) allowed[slot] = 1;
+      raw.setFilterMode(KERNEL_FILTER.bitmap);
+    }
+    try {
+      return search();
+    } finally {
+      raw.setFilterMode(KERNEL_FILTER.none);
+      kernels.filterPredicate = () => true;
+      if (plan.kind === 'bitmap') kernels.u8(raw.allowedPtr(), n).fill(0);
+    }
+  }
+
+  /** Exact re-rank of `count` kernel candidates whose rows live in the file mapping. */
+  private rerankMapped(count: number, k: number): number {
+    const { kernels, dim } = this;
+    const raw = kernels.raw;
+    const slots = kernels.u32(raw.outSlotsPtr(), count).slice();
+    const ptr = raw.scratch(count * (dim + 1) * 4);
+    const rows = kernels.f32(ptr, count * dim);
+    for (let i = 0; i < count; i++) (this.mapped as MappedRows).read(slots[i] as number, rows.subarray(i * dim, (i + 1) * dim));
+    kernels.u32(ptr + count * dim * 4, count).set(slots);
+    return raw.rerankRows(ptr, ptr + count * dim * 4, count, k);
+  }
+
+  private image(options: SaveOptions): DatabaseImage {
+    const raw = this.kernels.raw;
+    const n = this.idMap.slotCount;
+    const { m, targetDim, M } = this.params;
+    const copy = (ptr: number, bytes: number) => this.kernels.u8(ptr, bytes).slice();
+    const vectors = options.vectors ?? 'f32';
+    if (vectors === 'none' && !this.built) throw qdbError('INVALID_ARGUMENT', ['an unbuilt database needs its vectors; save it with vectors f32, f16 or int8, or build it first']);
+    return {
+      vectors, dim: this.dim, slotCount: n,
+      readRow: (slot, out) => {
+        if (this.mapped) this.mapped.read(slot, out);
+        else out.set(this.kernels.f32(raw.vectorsPtr() + slot * this.dim * 4, this.dim));
+      },
+      config: {
+        format: 'quantumdb', dim: this.dim, metric: this.metric, slotCount: n, built: this.built,
+        params: { ...this.params, trainSampleSize: this.codec.trainSampleSize, kmeansIterations: this.codec.kmeansIterations },
+        graph: { entryPoint: raw.entryPoint(), maxLevel: raw.maxLevel(), nodeCount: raw.graphNodeCount(), upperWords: raw.upperUsed(), levelState: raw.levelState() >>> 0 },
+        buildSeconds: { ...this.buildSeconds },
+      },
+      codec: this.built ? {
+        rotation: this.kernels.f32(raw.rotationPtr(), targetDim * this.dim).slice(),
+        mean: this.kernels.f32(raw.meanPtr(), this.dim).slice(),
+        codebooks: this.kernels.f32(raw.codebooksPtr(), m * 256 * (targetDim / m)).slice(),
+      } : undefined,
+      codes: copy(raw.codesPtr(), n * m),
+      level0: copy(raw.level0Ptr(), n * (1 + 2 * M) * 4),
+      levels: copy(raw.levelsPtr(), n),
+      upperOffsets: copy(raw.upperOffsetsPtr(), n * 4),
+      upper: copy(raw.upperPtr(), raw.upperUsed() * 4),
+      ids: [...this.idMap.allSlots()],
+      metadata: this.metadata.some((v) => v !== undefined) ? this.metadata.map((v) => (v === undefined ? '' : JSON.stringify(v))) : undefined,
+      deleted: copy(raw.deletedPtr(), n),
+    };
+  }
+
+  private static fromImage(image: LoadedImage, options: OpenOptions): QuantumDB {
+    const { config } = image;
+    const db = new QuantumDB({ dim: config.dim, metric: config.metric, ...config.params });
+    db.restore(image, options);
+    return db;
+  }
+
+  private restore(image: LoadedImage, options: OpenOptions): void {
+    const { config } = image;
+    const n = config.slotCount;
+    const { kernels } = this;
+    const raw = kernels.raw;
+    const keepMapped = config.built && (options.vectors !== 'memory' || image.rows.available === false);
+    if (keepMapped) raw.dropVectors();
+    this.reserve(Math.max(n, 1));
+    const { m, targetDim, M } = this.params;
+    if (image.codec) {
+      kernels.f32(raw.rotationPtr(), targetDim * this.dim).set(image.codec.rotation);
+      kernels.f32(raw.meanPtr(), this.dim).set(image.codec.mean);
+      kernels.f32(raw.codebooksPtr(), m * 256 * (targetDim / m)).set(image.codec.codebooks);
+      raw.codecLoaded();
+    }
+    kernels.u8(raw.codesPtr(), n * m).set(image.codes);
+    kernels.u8(raw.level0Ptr(), n * (1 + 2 * M) * 4).set(image.level0);
+    kernels.u8(raw.levelsPtr(), n).set(image.levels);
+    kernels.u8(raw.upperOffsetsPtr(), n * 4).set(image.upperOffsets);
+    raw.graphReserveUpper(config.graph.upperWords);
+    kernels.u8(raw.upperPtr(), image.upper.length).set(image.upper);
+    const g = config.graph;
+    raw.graphRestore(g.entryPoint, g.maxLevel, g.nodeCount, g.upperWords, g.levelState >>> 0);
+    const badSlot = config.built ? raw.graphValidate(n) : -1;
+    if (badSlot >= 0) throw qdbError('CORRUPT_FILE', [`the graph links of slot ${badSlot} point outside the database; the file is damaged`], { slot: badSlot });
+    image.deleted.forEach((d, slot) => { if (d) raw.markDeleted(slot); });
+    this.idMap.load(image.ids.map((id, slot) => (image.deleted[slot] ? '' : id)));
+    this.metadata = image.metadata ?? new Array(n).fill(undefined);
+    if (keepMapped) {
+      this.mapped = image.rows;
+    } else {
+      const rows = kernels.f32(raw.vectorsPtr(), n * this.dim);
+      for (let slot = 0; slot < n; slot++) image.rows.read(slot, rows.subarray(slot * this.dim, (slot + 1) * this.dim));
+    }
+    raw.setBuildMode(this.insertMode());
+    this.built = config.built;
+    Object.assign(this.buildSeconds, config.buildSeconds);
+    this.readOnly = options.readOnly === true;
   }
 }

@@ -52,6 +52,40 @@ export interface QuantumDBOptions {
   kmeansIterations?: number;
 }
 
+/** Per-id metadata: any JSON-serialisable object. */
+export type Metadata = Record<string, unknown>;
+
+/**
+ * Restricts a search: a predicate on the id and its metadata, or an allow-list of ids. Applied
+ * inside the search, so `k` results come back whenever `k` items match.
+ */
+export type SearchFilter = ((id: string, metadata: Metadata | undefined) => boolean) | readonly string[];
+
+/** What `get` returns. `vector` is the stored vector (unit length under cosine). */
+export interface StoredEntry {
+  id: string;
+  /** Undefined when the database was saved without vectors. */
+  vector: Float32Array | undefined;
+  metadata: Metadata | undefined;
+}
+
+/** Options of `save` and `toBytes`. */
+export interface SaveOptions {
+  /** How re-rank vectors are stored: f32 (default, exact), f16, int8, or none (smallest file, no re-rank). */
+  vectors?: 'f32' | 'f16' | 'int8' | 'none';
+}
+
+/** Options of `QuantumDB.open` and `QuantumDB.fromBytes`. */
+export interface OpenOptions {
+  /** Refuse every change (add, delete, upsert, build, compact). */
+  readOnly?: boolean;
+  /**
+   * Where the re-rank vectors live: left in the file mapping and read per query (default), or
+   * loaded into memory, which allows later inserts with exact distances and `buildIndex()`.
+   */
+  vectors?: 'mapped' | 'memory';
+}
+
 /** Options of `search`. */
 export interface SearchOptions {
   /** Results wanted; clamped to the database size. Default 10. */
@@ -62,6 +96,8 @@ export interface SearchOptions {
   rerank?: number;
   /** Force the exhaustive ADC scan instead of the graph. */
   flat?: boolean;
+  /** Only items passing this filter are returned. */
+  filter?: SearchFilter;
 }
 
 /** One search result. `score` follows the metric: see {@link Metric}. */
@@ -100,5 +136,9 @@ export interface QuantumDBStats {
     /** codes + graph + ids: what the index itself costs, without the re-rank vectors. */
     index: number; total: number;
   };
+  /** Deleted items still holding a slot (reclaimed by `compact()`). */
+  deleted: number;
+  /** Where the re-rank vectors are: in memory, in a file mapping, or absent. */
+  vectors: 'memory' | 'mapped' | 'none';
   buildSeconds: { codec: number; graph: number };
 }

@@ -72,11 +72,11 @@ export async function trainPqCodec(kernels: Kernels, size: number, config: PqCod
   }
 }
 
-/** Encodes rows [first, first + n), reporting progress between chunks. */
-export async function encodeRows(kernels: Kernels, first: number, n: number, report: Report): Promise<void> {
+/** Encodes the resident rows [first, first + n) of `dim` floats, reporting progress between chunks. */
+export async function encodeRows(kernels: Kernels, dim: number, first: number, n: number, report: Report): Promise<void> {
   for (let done = 0; done < n; done += ENCODE_CHUNK) {
     await report('encode', done, n);
-    kernels.raw.encodeRows(first + done, Math.min(ENCODE_CHUNK, n - done));
+    kernels.raw.encodeRows(kernels.raw.vectorsPtr() + (first + done) * dim * 4, first + done, Math.min(ENCODE_CHUNK, n - done));
   }
   await report('encode', n, n);
 }

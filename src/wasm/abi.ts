@@ -17,13 +17,13 @@ export interface KernelExports {
   rotationPtr(): number; meanPtr(): number; codebooksPtr(): number; lutPtr(): number;
   level0Ptr(): number; levelsPtr(): number; upperOffsetsPtr(): number; upperPtr(): number; upperUsed(): number;
   entryPoint(): number; maxLevel(): number; graphNodeCount(): number; graphBytes(): number; scratchBytes(): number; subDim(): number;
-  rowsFirstNonFinite(first: number, n: number): number;
-  rowsNormalize(first: number, n: number): number;
+  rowsFirstNonFinite(rowsPtr: number, n: number): number;
+  rowsNormalize(rowsPtr: number, n: number): number;
   trainRotation(slotsPtr: number, n: number, usePca: number, seed: number): number;
   trainSampleProject(slotsPtr: number, n: number): void;
   trainSubspace(s: number, maxIter: number, seed: number): number;
   trainSampleRelease(): void;
-  encodeRows(first: number, n: number): void;
+  encodeRows(rowsPtr: number, first: number, n: number): void;
   graphInsertRows(first: number, n: number): void;
   bulkBuildBegin(n: number, mode: number): void;
   bulkBuildEnd(mode: number): void;
@@ -31,7 +31,20 @@ export interface KernelExports {
   queryFirstNonFinite(): number;
   queryPrepare(): number;
   searchGraph(k: number, ef: number, rerank: number): number;
-  searchFlat(n: number, k: number, rerank: number): number;
+  searchFlat(listPtr: number, n: number, k: number, rerank: number): number;
+  rerankRows(rowsPtr: number, slotsPtr: number, n: number, k: number): number;
+  scratch(bytes: number): number;
+  deletedPtr(): number; allowedPtr(): number; deletedCount(): number;
+  markDeleted(slot: number): number;
+  clearDeleted(): void;
+  setFilterMode(mode: number): void;
+  levelState(): number;
+  graphReserveUpper(words: number): void;
+  graphRestore(entry: number, top: number, nodes: number, upperWords: number, state: number): void;
+  graphValidate(slots: number): number;
+  setBuildMode(mode: number): void;
+  dropVectors(): void;
+  codecLoaded(): void;
   queryExactDistance(slot: number): number;
   queryAdcDistance(slot: number): number;
   decodeRow(slot: number, outPtr: number): void;
@@ -43,34 +56,47 @@ export interface KernelExports {
   kernelDotScalar(a: number, b: number, n: number): number;
   kernelAdcSlots(slotsPtr: number, n: number, outPtr: number): void;
   kernelAdcSlotsScalar(slotsPtr: number, n: number, outPtr: number): void;
+  // Learned codec (issue 3): MLP encoder and explicit-codebook PQ helpers (assembly/encoder.ts).
+  encoderConfigure(dim: number, hidden: number, targetDim: number): number;
+  encoderW1Ptr(): number; encoderB1Ptr(): number; encoderW2Ptr(): number; encoderB2Ptr(): number;
+  encoderUse(on: number): number;
+  encoderRows(xPtr: number, n: number, outPtr: number, scalar: number): void;
+  kernelDense(xPtr: number, n: number, inDim: number, wPtr: number, bPtr: number, outDim: number, relu: number, outPtr: number, scalar: number): void;
+  codecAssign(zPtr: number, n: number, targetDim: number, m: number, codebooksPtr: number, codesPtr: number): void;
+  codecLut(qPtr: number, targetDim: number, m: number, codebooksPtr: number, l2: number, lutPtr: number): void;
+  codecAdcScan(lutPtr: number, m: number, codesPtr: number, n: number, outPtr: number): void;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const STATUS_OK = 0;
 const STATUS_BAD_ARGUMENT = -3;
 const STATUS_NO_CONVERGENCE = -4;
 
 /** Distance kinds of the kernels (lower is better). */
 export const KERNEL_METRIC = { l2: 0, ip: 1 } as const;
+/** Filter kinds of a search (assembly/filter.ts). */
+export const KERNEL_FILTER = { none: 0, bitmap: 1, host: 2 } as const;
 /** Graph build distances. */
 export const KERNEL_BUILD = { exact: 0, decoded: 1, projected: 2 } as const;
 
 /** One kernel instance (one database) with typed access to its memory. */
 export class Kernels {
   readonly raw: KernelExports;
+  /** The predicate a host-filtered search calls for each node that would enter the results. */
+  filterPredicate: (slot: number) => boolean = () => true;
 
   constructor() {
-    this.raw = instantiateKernels();
+    this.raw = instantiateKernels({ filterAllows: (slot) => this.filterPredicate(slot) });
     const version = this.raw.ABI_VERSION.value as number;
     if (version !== ABI_VERSION) throw qdbError('INTERNAL', [`kernel ABI ${version}, expected ${ABI_VERSION}`]);
   }
 
   /** A fresh f32 view of `length` floats at `ptr`. */
-  f32(ptr: number, length: number): Float32Array { return new Float32Array(this.raw.memory.buffer, ptr >>> 0, length); }
+  f32(ptr: number, length: number): Float32Array<ArrayBuffer> { return new Float32Array(this.raw.memory.buffer, ptr >>> 0, length); }
   /** A fresh u32 view of `length` words at `ptr`. */
-  u32(ptr: number, length: number): Uint32Array { return new Uint32Array(this.raw.memory.buffer, ptr >>> 0, length); }
+  u32(ptr: number, length: number): Uint32Array<ArrayBuffer> { return new Uint32Array(this.raw.memory.buffer, ptr >>> 0, length); }
   /** A fresh byte view of `length` bytes at `ptr`. */
-  u8(ptr: number, length: number): Uint8Array { return new Uint8Array(this.raw.memory.buffer, ptr >>> 0, length); }
+  u8(ptr: number, length: number): Uint8Array<ArrayBuffer> { return new Uint8Array(this.raw.memory.buffer, ptr >>> 0, length); }
 
   /** Bytes of linear memory currently committed. */
   get memoryBytes(): number { return this.raw.memory.buffer.byteLength; }

@@ -34,11 +34,18 @@ function readString(memory: WebAssembly.Memory, ptr: number): string {
   return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
 }
 
-/** A fresh kernel instance with its own memory. */
-export function instantiateKernels(): KernelExports {
+/** Host functions a kernel instance calls back. */
+export interface KernelHost {
+  /** The current search's filter predicate on a slot. */
+  filterAllows(slot: number): boolean;
+}
+
+/** A fresh kernel instance with its own memory, calling back into `host`. */
+export function instantiateKernels(host: KernelHost): KernelExports {
   let memory: WebAssembly.Memory | undefined;
   const instance = new WebAssembly.Instance(compile(), {
     env: {
+      filterAllows: (slot: number): number => (host.filterAllows(slot) ? 1 : 0),
       abort(messagePtr: number, filePtr: number, line: number, column: number): never {
         const message = memory ? readString(memory, messagePtr) : '';
         const file = memory ? readString(memory, filePtr) : '';

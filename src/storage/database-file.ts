@@ -1,0 +1,241 @@
+/**
+ * @module storage/database-file
+ * What a QuantumDB database looks like inside a `.qdb` container (docs/format-qdb.md): the
+ * sections it writes, the checks a file must pass before any byte of it reaches the kernels, and
+ * the atomic save and mapped open around them.
+ *
+ *   CONFIG            JSON {@link StoredConfig}
+ *   CODEC             safetensors: rotation (targetDim, dim), mean (dim), codebooks (m, 256, dsub), F32
+ *   CODES             slots × m u8
+ *   GRAPH_LEVEL0      slots × (1 + 2M) u32 LE: [count | neighbour slots…]
+ *   GRAPH_UPPER       levels: slots u8, zero-padded to a multiple of 4 | offsets: slots u32 | pool: upperWords u32
+ *   IDS               string table, one id per slot ("" for a deleted slot)
+ *   METADATA          string table of JSON texts, "" for none (only when some slot has metadata)
+ *   DELETED           bitmap, bit (slot & 7) of byte (slot >> 3)
+ *   VECTORS           re-rank rows, encoding in the section flags (f32 / f16 / int8 / none)
+ *   VECTOR_CHECKSUMS  u32 CRC32C per 1 MiB chunk of VECTORS, verified when a chunk is first read
+ */
+import { qdbError } from '../errors.js';
+import { writeFileAtomic } from '../formats/atomic-file.js';
+import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors.js';
+import type { Metadata, QuantumDBStats } from '../types.js';
+import { mapFile } from './mmap.js';
+import { chunkChecksums, encodedRowBytes, MappedRows } from './row-store.js';
+import {
+  decodeQdb, decodeStringTable, encodeF16, encodeQdb, encodeStringTable, planQdb, qdbPieces, quantizeInt8, SectionKind, VectorEncoding,
+  type QdbFile, type QdbSectionInput,
+} from './qdb-layout.js';
+
+/** Section kind of the per-chunk checksums of VECTORS (added in format 1.0 by this module). */
+export const VECTOR_CHECKSUMS_KIND = 10;
+
+/** How re-rank vectors are stored in a file. */
+export type VectorStorage = 'f32' | 'f16' | 'int8' | 'none';
+export const VECTOR_ENCODINGS: Record<VectorStorage, number> = { f32: VectorEncoding.F32, f16: VectorEncoding.F16, int8: VectorEncoding.INT8, none: VectorEncoding.NONE };
+
+/** The CONFIG section. */
+export interface StoredConfig {
+  format: 'quantumdb';
+  dim: number;
+  metric: 'cosine' | 'l2' | 'ip';
+  params: QuantumDBStats['params'] & { trainSampleSize: number; kmeansIterations: number };
+  slotCount: number;
+  built: boolean;
+  graph: { entryPoint: number; maxLevel: number; nodeCount: number; upperWords: number; levelState: number };
+  buildSeconds: { codec: number; graph: number };
+}
+
+/** The parts every image has, written or read. */
+interface ImageParts {
+  config: StoredConfig;
+  codec: { rotation: Float32Array; mean: Float32Array; codebooks: Float32Array } | undefined;
+  codes: Uint8Array;
+  level0: Uint8Array;
+  levels: Uint8Array;
+  upperOffsets: Uint8Array;
+  upper: Uint8Array;
+  /** One id per slot, "" for a deleted slot. */
+  ids: string[];
+  /** u8 per slot, 1 = deleted. */
+  deleted: Uint8Array;
+}
+
+/** A database to write: copies of its kernel regions, and a reader for its full-precision rows. */
+export interface DatabaseImage extends ImageParts {
+  /** JSON text per slot ("" for none), or undefined when no slot has metadata. */
+  metadata: string[] | undefined;
+  vectors: VectorStorage;
+  dim: number;
+  slotCount: number;
+  readRow(slot: number, out: Float32Array<ArrayBuffer>): void;
+}
+
+/** A database read from a checked file; its rows stay where the file's bytes are. */
+export interface LoadedImage extends ImageParts {
+  metadata: (Metadata | undefined)[] | undefined;
+  rows: MappedRows;
+}
+
+/** Rows encoded per chunk while saving. */
+const ROWS_PER_CHUNK = 4096;
+
+const pad4 = (n: number) => (n + 3) & ~3;
+const corrupt = (offset: number, what: string) => qdbError('CORRUPT_FILE', [`not a valid QuantumDB database: ${what}`], { offset });
+
+/** The sections of `image`, in file order. */
+export function imageSections(image: DatabaseImage): QdbSectionInput[] {
+  const { config } = image;
+  const n = config.slotCount;
+  const vectorChunks = encodeVectors(image);
+  const bitmap = new Uint8Array(Math.ceil(n / 8));
+  image.deleted.forEach((d, slot) => { if (d) bitmap[slot >> 3] = (bitmap[slot >> 3] as number) | (1 << (slot & 7)); });
+  const sections: QdbSectionInput[] = [{ kind: SectionKind.CONFIG, bytes: new TextEncoder().encode(JSON.stringify(config)) }];
+  if (image.codec) {
+    const { targetDim, m } = config.params;
+    sections.push({ kind: SectionKind.CODEC, bytes: encodeSafetensors({
+      rotation: { dtype: 'F32', shape: [targetDim, config.dim], data: image.codec.rotation },
+      mean: { dtype: 'F32', shape: [config.dim], data: image.codec.mean },
+      codebooks: { dtype: 'F32', shape: [m, 256, targetDim / m], data: image.codec.codebooks },
+    }, { kind: 'pq', config: JSON.stringify({ metric: config.metric, dim: config.dim, m, targetDim, rotation: config.params.rotation }) }) });
+  }
+  sections.push(
+    { kind: SectionKind.CODES, bytes: image.codes },
+    { kind: SectionKind.GRAPH_LEVEL0, bytes: image.level0 },
+    { kind: SectionKind.GRAPH_UPPER, bytes: [image.levels, new Uint8Array(pad4(n) - n), image.upperOffsets, image.upper] },
+    { kind: SectionKind.IDS, bytes: encodeStringTable(image.ids) },
+  );
+  if (image.metadata) sections.push({ kind: SectionKind.METADATA, bytes: encodeStringTable(image.metadata) });
+  sections.push(
+    { kind: SectionKind.DELETED, bytes: bitmap },
+    { kind: SectionKind.VECTORS, flags: VECTOR_ENCODINGS[image.vectors], bytes: vectorChunks },
+    { kind: VECTOR_CHECKSUMS_KIND, bytes: new Uint8Array(chunkChecksums(vectorChunks).buffer) },
+  );
+  return sections;
+}
+
+function encodeVectors(image: DatabaseImage): Uint8Array[] {
+  if (image.vectors === 'none') return [];
+  const chunks: Uint8Array[] = [];
+  for (let first = 0; first < image.slotCount; first += ROWS_PER_CHUNK) {
+    const count = Math.min(ROWS_PER_CHUNK, image.slotCount - first);
+    const rows = new Float32Array(count * image.dim);
+    for (let i = 0; i < count; i++) image.readRow(first + i, rows.subarray(i * image.dim, (i + 1) * image.dim));
+    if (image.vectors === 'f32') chunks.push(new Uint8Array(rows.buffer));
+    else if (image.vectors === 'f16') chunks.push(new Uint8Array(encodeF16(rows).buffer));
+    else chunks.push(quantizeInt8(rows, image.dim));
+  }
+  return chunks;
+}
+
+/** Writes `image` to `path` atomically, streaming the sections. */
+export async function saveImage(path: string, image: DatabaseImage): Promise<void> {
+  const plan = planQdb(imageSections(image));
+  await writeFileAtomic(path, async (sink) => {
+    for (const piece of qdbPieces(plan)) await sink.write(piece);
+  });
+}
+
+/** `image` as the bytes of a `.qdb` file. */
+export function snapshotImage(image: DatabaseImage): Uint8Array {
+  return encodeQdb(imageSections(image));
+}
+
+/** Maps `path` (or reads it when the mmap addon is missing) and checks it; `release` drops the mapping. */
+export async function openImage(path: string): Promise<{ image: LoadedImage; release: () => void }> {
+  const file = await mapFile(path);
+  try {
+    return { image: loadImage(file.bytes), release: () => file.close() };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+/** Checks `.qdb` bytes and reads the database in them (vectors stay in `bytes`). */
+export function loadImage(bytes: Uint8Array): LoadedImage {
+  return readImage(decodeQdb(bytes));
+}
+
+/**
+ * Reads and checks every section but VECTORS (whose chunks are verified on first use).
+ * @throws QuantumDBError `CORRUPT_FILE` naming the section and offset of the first inconsistency.
+ */
+function readImage(file: QdbFile): LoadedImage {
+  const section = (kind: number) => file.section(kind);
+  const offsetOf = (kind: number) => file.info(kind)?.offset ?? 0;
+  let config: StoredConfig;
+  try {
+    config = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(section(SectionKind.CONFIG))) as StoredConfig;
+  } catch (e) {
+    if ((e as { name?: string }).name === 'QuantumDBError') throw e;
+    throw corrupt(offsetOf(SectionKind.CONFIG), 'the configuration is not valid JSON');
+  }
+  checkConfig(config, offsetOf(SectionKind.CONFIG));
+  const { slotCount: n, dim } = config;
+  const { m, targetDim, M } = config.params;
+  const expect = (kind: number, bytes: Uint8Array, length: number, name: string) => {
+    if (bytes.length !== length) throw corrupt(offsetOf(kind), `the ${name} section holds ${bytes.length} bytes, ${length} expected for ${n} slots`);
+    return bytes;
+  };
+  let codec: DatabaseImage['codec'];
+  if (config.built) {
+    const { tensors } = decodeSafetensors(section(SectionKind.CODEC));
+    const tensor = (name: string, length: number) => {
+      const t = tensors[name];
+      if (!t || t.dtype !== 'F32' || t.data.length !== length) throw corrupt(offsetOf(SectionKind.CODEC), `the codec lacks a valid ${name} tensor`);
+      return Float32Array.from(t.data as Float32Array);
+    };
+    codec = { rotation: tensor('rotation', targetDim * dim), mean: tensor('mean', dim), codebooks: tensor('codebooks', m * 256 * (targetDim / m)) };
+  }
+  const upperAll = section(SectionKind.GRAPH_UPPER);
+  expect(SectionKind.GRAPH_UPPER, upperAll, pad4(n) + 4 * n + 4 * config.graph.upperWords, 'upper-graph');
+  const ids = decodeStringTable(section(SectionKind.IDS), offsetOf(SectionKind.IDS));
+  if (ids.length !== n) throw corrupt(offsetOf(SectionKind.IDS), `${ids.length} ids for ${n} slots`);
+  const metadataTexts = file.info(SectionKind.METADATA) ? decodeStringTable(section(SectionKind.METADATA), offsetOf(SectionKind.METADATA)) : undefined;
+  if (metadataTexts && metadataTexts.length !== n) throw corrupt(offsetOf(SectionKind.METADATA), `${metadataTexts.length} metadata entries for ${n} slots`);
+  const metadata = metadataTexts?.map((text) => {
+    if (text === '') return undefined;
+    try {
+      return JSON.parse(text) as Metadata;
+    } catch {
+      throw corrupt(offsetOf(SectionKind.METADATA), 'a metadata entry is not valid JSON');
+    }
+  });
+  const bitmap = expect(SectionKind.DELETED, section(SectionKind.DELETED), Math.ceil(n / 8), 'deleted');
+  const deleted = new Uint8Array(n);
+  for (let slot = 0; slot < n; slot++) deleted[slot] = ((bitmap[slot >> 3] as number) >> (slot & 7)) & 1;
+  const seen = new Set<string>();
+  for (let slot = 0; slot < n; slot++) {
+    const id = ids[slot] as string;
+    if (deleted[slot]) continue;
+    if (id === '' || seen.has(id)) throw corrupt(offsetOf(SectionKind.IDS), `slot ${slot} has ${id === '' ? 'an empty' : 'a duplicate'} id`);
+    seen.add(id);
+  }
+  const vectorsInfo = file.info(SectionKind.VECTORS);
+  const vectorEncoding = vectorsInfo?.flags ?? VectorEncoding.NONE;
+  if (!Object.values(VectorEncoding).includes(vectorEncoding as never)) throw corrupt(vectorsInfo?.offset ?? 0, `unknown vector encoding ${vectorEncoding}`);
+  const vectors = file.section(SectionKind.VECTORS, { verify: false });
+  expect(SectionKind.VECTORS, vectors, n * encodedRowBytes(vectorEncoding, dim), 'vectors');
+  const sums = section(VECTOR_CHECKSUMS_KIND);
+  const vectorChecksums = new Uint32Array(sums.slice().buffer);
+  if (vectorChecksums.length !== Math.ceil(vectors.length / (1 << 20))) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), 'the vector checksums do not cover the vectors');
+  return {
+    config, codec, ids, metadata, deleted,
+    rows: new MappedRows(vectors, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0),
+    codes: expect(SectionKind.CODES, section(SectionKind.CODES), n * m, 'codes'),
+    level0: expect(SectionKind.GRAPH_LEVEL0, section(SectionKind.GRAPH_LEVEL0), n * (1 + 2 * M) * 4, 'level-0 graph'),
+    levels: upperAll.subarray(0, n),
+    upperOffsets: upperAll.subarray(pad4(n), pad4(n) + 4 * n),
+    upper: upperAll.subarray(pad4(n) + 4 * n),
+  };
+}
+
+function checkConfig(c: StoredConfig, offset: number): void {
+  const int = (v: unknown, min = 0) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  const p = c?.params;
+  const ok = c?.format === 'quantumdb' && int(c.dim, 1) && ['cosine', 'l2', 'ip'].includes(c.metric) && int(c.slotCount) && typeof c.built === 'boolean'
+    && p && int(p.m, 1) && int(p.targetDim, 1) && p.targetDim % p.m === 0 && p.targetDim <= c.dim && int(p.M, 2) && int(p.efConstruction, 1)
+    && c.graph && int(c.graph.upperWords) && int(c.graph.nodeCount) && int(c.graph.entryPoint, -1) && int(c.graph.maxLevel, -1) && int(c.graph.levelState)
+    && c.graph.entryPoint < c.slotCount && c.graph.nodeCount <= c.slotCount;
+  if (!ok) throw corrupt(offset, 'the configuration has missing or out-of-range fields');
+}
