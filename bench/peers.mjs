@@ -43,48 +43,57 @@ export class HnswlibEngine {
   }
 }
 
+/** Dot product of two equal-length rows, float64 accumulation in four independent sums. */
+function dotRow(row, query) {
+  const dim = row.length;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let d = 0;
+  for (; d + 3 < dim; d += 4) {
+    s0 += row[d] * query[d];
+    s1 += row[d + 1] * query[d + 1];
+    s2 += row[d + 2] * query[d + 2];
+    s3 += row[d + 3] * query[d + 3];
+  }
+  for (; d < dim; d++) s0 += row[d] * query[d];
+  return s0 + s1 + s2 + s3;
+}
+
+/** Squared L2 distance of two equal-length rows, float64 accumulation in four independent sums. */
+function l2Row(row, query) {
+  const dim = row.length;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let d = 0;
+  for (; d + 3 < dim; d += 4) {
+    const a0 = row[d] - query[d];
+    const a1 = row[d + 1] - query[d + 1];
+    const a2 = row[d + 2] - query[d + 2];
+    const a3 = row[d + 3] - query[d + 3];
+    s0 += a0 * a0; s1 += a1 * a1; s2 += a2 * a2; s3 += a3 * a3;
+  }
+  for (; d < dim; d++) { const a = row[d] - query[d]; s0 += a * a; }
+  return s0 + s1 + s2 + s3;
+}
+
 /**
- * Exact search by a plain single-thread JS scan over the Float32Array (cosine: dot on unit
- * vectors; l2: squared L2), float64 accumulation, bounded heap for the top k.
+ * Exact search by a plain single-thread JS scan (cosine: dot on unit vectors; l2: squared L2),
+ * float64 accumulation, bounded heap for the top k. Rows are views made once, which V8 reads
+ * faster than offsets into one large array (about 1.0 against 1.3 ns per multiply-add here).
  */
 export class BruteforceEngine {
   constructor(dataset) {
-    this.base = dataset.base;
-    this.dim = dataset.dim;
-    this.n = dataset.nBase;
+    const { base, dim, nBase } = dataset;
+    this.rows = Array.from({ length: nBase }, (_, i) => base.subarray(i * dim, (i + 1) * dim));
     this.l2 = dataset.metric === 'l2';
-    this.dist = new Float64Array(this.n);
+    this.dist = new Float64Array(nBase);
     this.heapD = new Float64Array(0);
     this.heapI = new Int32Array(0);
   }
 
   search(query, { k = 10 } = {}) {
-    const { base, dim, n, dist } = this;
-    for (let i = 0; i < n; i++) {
-      const r = i * dim;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let d = 0;
-      if (this.l2) {
-        for (; d + 3 < dim; d += 4) {
-          const a0 = base[r + d] - query[d];
-          const a1 = base[r + d + 1] - query[d + 1];
-          const a2 = base[r + d + 2] - query[d + 2];
-          const a3 = base[r + d + 3] - query[d + 3];
-          s0 += a0 * a0; s1 += a1 * a1; s2 += a2 * a2; s3 += a3 * a3;
-        }
-        for (; d < dim; d++) { const a = base[r + d] - query[d]; s0 += a * a; }
-        dist[i] = s0 + s1 + s2 + s3;
-      } else {
-        for (; d + 3 < dim; d += 4) {
-          s0 += base[r + d] * query[d];
-          s1 += base[r + d + 1] * query[d + 1];
-          s2 += base[r + d + 2] * query[d + 2];
-          s3 += base[r + d + 3] * query[d + 3];
-        }
-        for (; d < dim; d++) s0 += base[r + d] * query[d];
-        dist[i] = -(s0 + s1 + s2 + s3);
-      }
-    }
+    const { rows, dist } = this;
+    const n = rows.length;
+    if (this.l2) for (let i = 0; i < n; i++) dist[i] = l2Row(rows[i], query);
+    else for (let i = 0; i < n; i++) dist[i] = -dotRow(rows[i], query);
     if (this.heapD.length !== k) { this.heapD = new Float64Array(k); this.heapI = new Int32Array(k); }
     const count = selectTopK(dist, 0, n, k, this.heapD, this.heapI);
     const out = new Array(count);

@@ -63,7 +63,7 @@ describe('save and open', () => {
     expect(none.stats().vectors).toBe('none');
     expect(none.get('v1')?.vector).toBeUndefined();
     expect(answers(none)).toEqual(answers(db, { rerank: 0 }));
-    expect(db.toBytes({ vectors: 'none' }).length).toBeLessThan(db.toBytes().length / 5);
+    expect(db.toBytes().length - db.toBytes({ vectors: 'none' }).length).toBeGreaterThanOrEqual(N * DIM * 4);
   });
 
   it('keeps metadata and an unbuilt database', async () => {

@@ -338,8 +338,7 @@ export class TrainSession {
     const x = tf.tensor2d(batch.rows, [B, dim]);
     const z = tf.add(mm(tf.relu(tf.add(this.mmInput(x, v.w1t), v.b1)), v.w2t), v.b2);
     const q = o.estimator === 'vq' ? this.quantizeVq(z) : this.quantizeGumbel(z, progress, step);
-    const xHat = tf.add(mm(q.zHat, v.wdt), v.bd);
-    const reconstruction = tf.mean(tf.sum(tf.square(tf.sub(x, xHat)), 1));
+    const reconstruction = o.weights.reconstruction > 0 ? tf.mean(tf.sum(tf.square(tf.sub(x, tf.add(mm(q.zHat, v.wdt), v.bd))), 1)) : tf.scalar(0);
     const cluster = tf.mean(tf.sum(tf.square(tf.sub(this.stop(z), q.zHard)), 1));
     const commitment = tf.mean(tf.sum(tf.square(tf.sub(z, this.stop(q.zHard))), 1));
     const usage = q.usage ?? (o.weights.diversity > 0 ? this.softUsage(z) : null);
