@@ -10,8 +10,9 @@
  */
 import { allocZeroed, release } from './arena';
 import { KSUB, METRIC_L2 } from './constants';
-import { dot, l2Sq } from './distance';
-import { pqCodebooks, pqDsub, pqM, pqMetric } from './pq';
+import { dot } from './distance';
+import { dotsInterleaved } from './kmeans';
+import { pqDsub, pqInterleaved, pqM, pqMetric, pqNorms } from './pq';
 
 export let adcLut: usize = 0;
 /** Added to every ADC sum so that it approximates the true distance (inner products: −q·mean). */
@@ -23,18 +24,27 @@ export function adcConfigure(): void {
   adcLut = allocZeroed(<usize>pqM * <usize>KSUB << 2);
 }
 
-/** Fills the lookup table for a projected query. */
+/**
+ * Fills the lookup table for a projected query from the interleaved centroids: the dot products
+ * of four centroids per v128 step, then ‖q‖² − 2 q·c + ‖c‖² (L2) or −q·c (inner product).
+ */
 export function adcBuildLut(qProj: usize, offset: f32): void {
   const subBytes = <usize>pqDsub << 2;
   const bookBytes = <usize>KSUB * subBytes;
   for (let s = 0; s < pqM; s++) {
     const q = qProj + <usize>s * subBytes;
-    const book = pqCodebooks + <usize>s * bookBytes;
     const row = adcLut + (<usize>s * <usize>KSUB << 2);
+    dotsInterleaved(q, pqInterleaved + <usize>s * bookBytes, KSUB, pqDsub, row);
     if (pqMetric == METRIC_L2) {
-      for (let c = 0; c < KSUB; c++) store<f32>(row + (<usize>c << 2), l2Sq(q, book + <usize>c * subBytes, pqDsub));
+      const qq = f32x4.splat(dot(q, q, pqDsub));
+      const minusTwo = f32x4.splat(-2);
+      const norms = pqNorms + (<usize>s * <usize>KSUB << 2);
+      for (let c = 0; c < KSUB; c += 4) {
+        const at = <usize>c << 2;
+        v128.store(row + at, f32x4.add(f32x4.add(qq, v128.load(norms + at)), f32x4.mul(minusTwo, v128.load(row + at))));
+      }
     } else {
-      for (let c = 0; c < KSUB; c++) store<f32>(row + (<usize>c << 2), -dot(q, book + <usize>c * subBytes, pqDsub));
+      for (let c = 0; c < KSUB; c += 4) v128.store(row + (<usize>c << 2), f32x4.neg(v128.load(row + (<usize>c << 2))));
     }
   }
   adcOffset = offset;

@@ -22,10 +22,10 @@ import {
   hnswUpperUsed, hnswLevelState, hnswReserveUpper, hnswRestore, hnswSetBuildMode, hnswValidate, linksAt,
 } from './hnsw';
 import { kmeansTrain } from './kmeans';
-import { covariance, pcaRotation } from './linalg';
+import { covariance, pcaFit, pcaRelease, pcaRotation } from './linalg';
 import {
   pqCodebooks, pqConfigure, pqDecode, pqDsub, pqEncode, pqM, pqMean, pqProjectQuery, pqProjectStored, pqRotation, pqTargetDim,
-  pqRotMean, pqUpdateRotMean, pqUseIdentity,
+  pqDerive, pqRotMean, pqUseIdentity,
 } from './pq';
 import {
   codeOf, exactDistance, queryDistances, setQueryAdc, spaceCodes, spaceConfigure, spaceConfigureCodec, spaceProjected, spaceProjectedAlloc,
@@ -112,6 +112,7 @@ export function graphNodeCount(): i32 { return hnswNodeCount; }
 export function graphBytes(): usize { return hnswGraphBytes(); }
 export function scratchBytes(): usize { return visitedBytes() + (<usize>capacity << 3) + (<usize>capacity << 1) + scratchCapacity; }
 export function subDim(): i32 { return pqDsub; }
+export function queryDim(): i32 { return dim; }
 
 /** Index of the first of the `n` rows at `rows` holding NaN or ±Infinity, or -1. */
 export function rowsFirstNonFinite(rows: usize, n: i32): i32 {
@@ -140,19 +141,58 @@ export function rowsNormalize(rows: usize, n: i32): i32 {
   return -1;
 }
 
-/** Fits the rotation on the `n` u32 slots at `slots`: PCA (`usePca`) or the identity. */
-export function trainRotation(slots: usize, n: i32, usePca: bool, seed: u32): i32 {
-  if (!usePca) {
-    pqUseIdentity();
+/**
+ * Fits PCA on the `n` u32 slots at `slots` (mean and the `keep` principal directions), for
+ * {@link useTargetDim} to build rotations from.
+ */
+export function trainPca(slots: usize, n: i32, keep: i32): i32 {
+  const cov = allocZeroed(<usize>dim * <usize>dim << 3);
+  covariance(spaceVectors, dim, slots, n, pcaMean(), cov);
+  const status = pcaFit(cov, dim, keep);
+  release(cov);
+  return status;
+}
+
+let trainedMean: usize = 0;
+function pcaMean(): usize {
+  if (trainedMean == 0) trainedMean = allocZeroed(<usize>dim << 2);
+  return trainedMean;
+}
+
+/**
+ * Sizes the codec for `targetDim` and sets its rotation: PCA (after {@link trainPca}) mixed by a
+ * seeded random rotation, or the identity. Codebooks start empty.
+ */
+export function useTargetDim(targetDim: i32, usePca: bool, seed: u32): i32 {
+  if (targetDim % pqM != 0 || targetDim > dim || (!usePca && targetDim != dim)) return STATUS_BAD_ARGUMENT;
+  pqConfigure(metric, dim, targetDim, pqM);
+  spaceConfigureCodec();
+  release(projected);
+  projected = allocZeroed(<usize>targetDim << 2);
+  if (usePca) {
+    pcaRotation(dim, targetDim, seed, pqRotation);
+    memory.copy(pqMean, pcaMean(), <usize>dim << 2);
   } else {
-    const cov = allocZeroed(<usize>dim * <usize>dim << 3);
-    covariance(spaceVectors, dim, slots, n, pqMean, cov);
-    const status = pcaRotation(cov, dim, pqTargetDim, seed, pqRotation);
-    release(cov);
-    if (status != STATUS_OK) return status;
+    pqUseIdentity();
   }
-  pqUpdateRotMean();
+  pqDerive();
   return STATUS_OK;
+}
+
+/** Frees what training kept (PCA directions, training mean) once the codec is final. */
+export function trainFinish(): void {
+  pcaRelease();
+  release(trainedMean);
+  trainedMean = 0;
+}
+
+/** Encodes the resident rows of the `n` u32 slots at `slots` into their codes. */
+export function encodeSlots(slots: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const slot = load<u32>(slots + (<usize>i << 2));
+    pqProjectStored(vectorOf(slot), projected);
+    pqEncode(projected, codeOf(slot));
+  }
 }
 
 /** Rotates the `n` training slots into the sample buffer that `trainSubspace` reads. */
@@ -166,7 +206,9 @@ export function trainSampleProject(slots: usize, n: i32): void {
 /** Trains the codebook of subspace `s` on the sample; returns the iterations run. */
 export function trainSubspace(s: i32, maxIter: i32, seed: u32): i32 {
   const book = pqCodebooks + ((<usize>s * 256 * <usize>pqDsub) << 2);
-  return kmeansTrain(sample, sampleRows, pqTargetDim, s * pqDsub, pqDsub, 256, maxIter, seed, book);
+  const iterations = kmeansTrain(sample, sampleRows, pqTargetDim, s * pqDsub, pqDsub, 256, maxIter, seed, book);
+  pqDerive();
+  return iterations;
 }
 
 /** Frees the training sample. */
@@ -307,7 +349,7 @@ export function setBuildMode(mode: i32): void { hnswSetBuildMode(mode); }
 /** Drops the resident vectors: an opened database re-ranks from its file mapping. */
 export function dropVectors(): void { spaceDropVectors(); }
 /** Marks the codec as loaded from a file: recomputes what derives from the rotation. */
-export function codecLoaded(): void { pqUpdateRotMean(); }
+export function codecLoaded(): void { pqDerive(); }
 
 /** Keeps the best `k` candidates, re-scored exactly when `rerank` > 0. */
 function finish(k: i32, rerank: i32, nCand: i32): i32 {
@@ -399,7 +441,7 @@ export function encoderUse(on: bool): i32 {
   if (on && encW1 == 0) return STATUS_NOT_CONFIGURED;
   encoderSetEnabled(on);
   if (on && dim > 0) memory.fill(pqMean, 0, <usize>dim << 2);
-  if (dim > 0) pqUpdateRotMean();
+  if (dim > 0) pqDerive();
   return STATUS_OK;
 }
 

@@ -1,25 +1,64 @@
 /**
  * @module kmeans
  * Lloyd's k-means for one PQ subspace, and the nearest-centroid search that PQ encoding shares.
+ * Centroids are searched four at a time from an interleaved copy (`interleaveCentroids`), using
+ * ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖² with the ‖x‖² term dropped, since it does not change the argmin.
  * Initialisation picks k distinct training rows with the seeded PRNG (Faiss's default); an empty
  * cluster takes half of the largest one by splitting its centroid with a ±1/1024 perturbation
  * (Faiss `Clustering.cpp`, `split_clusters`), choosing the largest by count, lowest index on ties.
  */
 import { allocZeroed, release } from './arena';
-import { l2Sq } from './distance';
 import { rngNextU32, rngSeed } from './rng';
 
-/** Squared distance to the centroid found by the last {@link nearestCentroid} call. */
+/**
+ * Interleaves `(k, dsub)` centroids (k a multiple of 4) into blocks of four, `(k/4, dsub, 4)`, so one
+ * v128 multiply-add advances four dot products; also writes each centroid's squared norm.
+ */
+export function interleaveCentroids(centroids: usize, k: i32, dsub: i32, interleaved: usize, norms: usize): void {
+  for (let c = 0; c < k; c++) {
+    let norm: f32 = 0;
+    for (let d = 0; d < dsub; d++) {
+      const v = load<f32>(centroids + ((<usize>c * <usize>dsub + <usize>d) << 2));
+      store<f32>(interleaved + ((((<usize>(c >> 2) * <usize>dsub + <usize>d) << 2) + <usize>(c & 3)) << 2), v);
+      norm += v * v;
+    }
+    store<f32>(norms + (<usize>c << 2), norm);
+  }
+}
+
+/** Dot products of `x` (dsub floats) with the four centroids of each interleaved block, to `out` (k f32). */
+export function dotsInterleaved(x: usize, interleaved: usize, k: i32, dsub: i32, out: usize): void {
+  const blockBytes = <usize>dsub << 4;
+  for (let b = 0; b < (k >> 2); b++) {
+    const block = interleaved + <usize>b * blockBytes;
+    let acc = f32x4.splat(0);
+    for (let d = 0; d < dsub; d++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(x + (<usize>d << 2))), v128.load(block + (<usize>d << 4))));
+    v128.store(out + (<usize>b << 4), acc);
+  }
+}
+
+/** Squared distance to the centroid found by the last {@link nearestCentroid} call (up to ‖x‖²). */
 export let nearestDistance: f32 = 0;
 
-/** Index of the centroid nearest to `x` (ties to the lowest index). */
-export function nearestCentroid(x: usize, centroids: usize, k: i32, dsub: i32): i32 {
-  const stride = <usize>dsub << 2;
+/**
+ * Index of the centroid nearest to `x` by `‖c‖² − 2 x·c` (ties to the lowest index), over
+ * interleaved centroids and their norms.
+ */
+export function nearestCentroid(x: usize, interleaved: usize, norms: usize, k: i32, dsub: i32): i32 {
+  const blockBytes = <usize>dsub << 4;
+  const minusTwo = f32x4.splat(-2);
   let best = 0;
-  let bestDist = l2Sq(x, centroids, dsub);
-  for (let c = 1; c < k; c++) {
-    const d = l2Sq(x, centroids + <usize>c * stride, dsub);
-    if (d < bestDist) { bestDist = d; best = c; }
+  let bestDist: f32 = Infinity;
+  for (let b = 0; b < (k >> 2); b++) {
+    const block = interleaved + <usize>b * blockBytes;
+    let acc = f32x4.splat(0);
+    for (let d = 0; d < dsub; d++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(x + (<usize>d << 2))), v128.load(block + (<usize>d << 4))));
+    const dist = f32x4.add(v128.load(norms + (<usize>b << 4)), f32x4.mul(minusTwo, acc));
+    const d0 = f32x4.extract_lane(dist, 0), d1 = f32x4.extract_lane(dist, 1), d2 = f32x4.extract_lane(dist, 2), d3 = f32x4.extract_lane(dist, 3);
+    if (d0 < bestDist) { bestDist = d0; best = b << 2; }
+    if (d1 < bestDist) { bestDist = d1; best = (b << 2) + 1; }
+    if (d2 < bestDist) { bestDist = d2; best = (b << 2) + 2; }
+    if (d3 < bestDist) { bestDist = d3; best = (b << 2) + 3; }
   }
   nearestDistance = bestDist;
   return best;
@@ -52,14 +91,17 @@ export function kmeansTrain(x: usize, n: i32, stride: i32, offset: i32, dsub: i3
 
   const assign = allocZeroed(<usize>n << 2);
   memory.fill(assign, 0xff, <usize>n << 2);
+  const interleaved = allocZeroed(<usize>k * subBytes);
+  const norms = allocZeroed(<usize>k << 2);
   const sums = allocZeroed(<usize>k * <usize>dsub << 3);
   const counts = allocZeroed(<usize>k << 2);
   let iter = 0;
   while (iter < maxIter) {
     iter++;
     let changed = 0;
+    interleaveCentroids(centroidsOut, k, dsub, interleaved, norms);
     for (let r = 0; r < n; r++) {
-      const c = nearestCentroid(sub + <usize>r * subBytes, centroidsOut, k, dsub);
+      const c = nearestCentroid(sub + <usize>r * subBytes, interleaved, norms, k, dsub);
       if (load<i32>(assign + (<usize>r << 2)) != c) { changed++; store<i32>(assign + (<usize>r << 2), c); }
     }
     if (changed == 0) break;
@@ -81,7 +123,7 @@ export function kmeansTrain(x: usize, n: i32, stride: i32, offset: i32, dsub: i3
     }
     splitEmptyClusters(centroidsOut, counts, k, dsub);
   }
-  release(counts); release(sums); release(assign); release(sub);
+  release(norms); release(interleaved); release(counts); release(sums); release(assign); release(sub);
   return iter;
 }
 

@@ -246,42 +246,65 @@ export function symmetricEigen(a: usize, n: i32, valuesOut: usize, vectorsOut: u
   return status;
 }
 
+/** Principal directions of the last {@link pcaFit}, largest variance first: `(pcaKept, dim)` f64. */
+let pcaDirections: usize = 0;
+let pcaKept: i32 = 0;
+
 /**
- * Fills the `(targetDim, dim)` f32 rotation with the top `targetDim` principal directions, mixed
- * by a seeded random orthogonal matrix (Faiss `PCAMatrix` with `random_rotation`): the mix spreads
- * variance evenly over the PQ subspaces. On clustered data it measured better than dealing
- * principal directions to subspaces by eigenvalue (docs/design.md).
+ * Eigen-decomposes the `(dim, dim)` covariance (destroyed) and keeps its `keep` principal
+ * directions, largest variance first; ties go to the lowest index so the order is deterministic.
  * @returns STATUS_OK, or STATUS_NO_CONVERGENCE
  */
-export function pcaRotation(cov: usize, dim: i32, targetDim: i32, seed: u32, rotationOut: usize): i32 {
+export function pcaFit(cov: usize, dim: i32, keep: i32): i32 {
   const values = allocZeroed(<usize>dim << 3);
   const vectors = allocZeroed(<usize>dim * <usize>dim << 3);
   const status = symmetricEigen(cov, dim, values, vectors);
-  if (status != STATUS_OK) { release(values); release(vectors); return status; }
-  const top = allocZeroed(<usize>targetDim * <usize>dim << 3);
-  const taken = allocZeroed(<usize>dim);
-  for (let t = 0; t < targetDim; t++) {
-    // Largest remaining eigenvalue; ties go to the lowest index so the result is deterministic.
-    let best = -1;
-    let bestValue = -Infinity;
-    for (let i = 0; i < dim; i++) {
-      const v = load<f64>(values + (<usize>i << 3));
-      if (load<u8>(taken + i) == 0 && v > bestValue) { best = i; bestValue = v; }
+  if (status == STATUS_OK) {
+    release(pcaDirections);
+    pcaDirections = allocZeroed(<usize>keep * <usize>dim << 3);
+    pcaKept = keep;
+    const taken = allocZeroed(<usize>dim);
+    for (let t = 0; t < keep; t++) {
+      let best = -1;
+      let bestValue = -Infinity;
+      for (let i = 0; i < dim; i++) {
+        const v = load<f64>(values + (<usize>i << 3));
+        if (load<u8>(taken + i) == 0 && v > bestValue) { best = i; bestValue = v; }
+      }
+      store<u8>(taken + best, 1);
+      memory.copy(pcaDirections + ((<usize>t * <usize>dim) << 3), vectors + ((<usize>best * <usize>dim) << 3), <usize>dim << 3);
     }
-    store<u8>(taken + best, 1);
-    memory.copy(top + ((<usize>t * <usize>dim) << 3), vectors + ((<usize>best * <usize>dim) << 3), <usize>dim << 3);
+    release(taken);
   }
+  release(vectors);
+  release(values);
+  return status;
+}
+
+/**
+ * Fills the `(targetDim, dim)` f32 rotation with the top `targetDim` principal directions of the
+ * last {@link pcaFit}, mixed by a seeded random orthogonal matrix (Faiss `PCAMatrix` with
+ * `random_rotation`): the mix spreads variance evenly over the PQ subspaces. On clustered data it
+ * measured better than dealing principal directions to subspaces by eigenvalue (docs/design.md).
+ */
+export function pcaRotation(dim: i32, targetDim: i32, seed: u32, rotationOut: usize): void {
   const mix = allocZeroed(<usize>targetDim * <usize>targetDim << 3);
   randomOrthogonal(mix, targetDim, seed);
   for (let r = 0; r < targetDim; r++) {
     for (let c = 0; c < dim; c++) {
       let acc = 0.0;
-      for (let t = 0; t < targetDim; t++) acc += load<f64>(at(mix, targetDim, r, t)) * load<f64>(at(top, dim, t, c));
+      for (let t = 0; t < targetDim; t++) acc += load<f64>(at(mix, targetDim, r, t)) * load<f64>(at(pcaDirections, dim, t, c));
       store<f32>(rotationOut + ((<usize>r * <usize>dim + <usize>c) << 2), <f32>acc);
     }
   }
-  release(mix); release(taken); release(top); release(vectors); release(values);
-  return STATUS_OK;
+  release(mix);
+}
+
+/** Frees the kept directions once the codec is final. */
+export function pcaRelease(): void {
+  release(pcaDirections);
+  pcaDirections = 0;
+  pcaKept = 0;
 }
 
 /** A seeded random `(n, n)` f64 orthogonal matrix: modified Gram–Schmidt on Gaussian rows. */

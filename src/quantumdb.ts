@@ -50,6 +50,7 @@ export class QuantumDB {
   private metadata: (Metadata | undefined)[] = [];
   private readonly codec: PqCodecConfig;
   private readonly params: Params;
+
   private capacity = 0;
   private built = false;
   private busy: 'building' | 'saving' | 'compacting' | undefined;
@@ -73,8 +74,9 @@ export class QuantumDB {
     if (rotation !== 'pca' && rotation !== 'none') throw qdbError('INVALID_ARGUMENT', [`rotation must be 'pca' or 'none', got ${String(rotation)}`]);
     const m = positiveInt(options.m, Math.min(16, this.dim), 'm');
     if (m > this.dim) throw qdbError('INVALID_ARGUMENT', [`m (${m}) cannot exceed dim (${this.dim})`]);
-    const defaultTarget = rotation === 'none' ? this.dim : Math.floor(Math.min(this.dim, 256) / m) * m;
-    const targetDim = positiveInt(options.targetDim, defaultTarget, 'targetDim');
+    const largestTarget = rotation === 'none' ? this.dim : Math.floor(Math.min(this.dim, 256) / m) * m;
+    const targetOption = options.targetDim === undefined || options.targetDim === 'auto' ? (rotation === 'none' ? this.dim : 'auto') : options.targetDim;
+    const targetDim = targetOption === 'auto' ? largestTarget : positiveInt(targetOption, largestTarget, 'targetDim');
     if (targetDim % m !== 0 || targetDim > this.dim || (rotation === 'none' && targetDim !== this.dim)) {
       throw qdbError('INVALID_ARGUMENT', [rotation === 'none'
         ? `with rotation 'none', dim (${this.dim}) must be a multiple of m (${m}); use rotation 'pca' or another m`
@@ -93,7 +95,7 @@ export class QuantumDB {
       flatThreshold: positiveInt(options.flatThreshold, DEFAULTS.flatThreshold, 'flatThreshold', 0),
     };
     this.codec = {
-      m, targetDim, rotation, seed,
+      m, targetDim: targetOption === 'auto' ? 'auto' : targetDim, rotation, seed,
       trainSampleSize: positiveInt(options.trainSampleSize, DEFAULTS.trainSampleSize, 'trainSampleSize'),
       kmeansIterations: positiveInt(options.kmeansIterations, DEFAULTS.kmeansIterations, 'kmeansIterations'),
     };
@@ -204,7 +206,7 @@ export class QuantumDB {
       if (this.kernels.raw.deletedCount() > 0) this.moveLiveSlots();
       const n = this.idMap.slotCount;
       const t0 = performance.now();
-      await trainPqCodec(this.kernels, n, this.codec, report);
+      this.params.targetDim = await trainPqCodec(this.kernels, this.dim, n, this.codec, report);
       const t1 = await this.buildGraph(this.kernels, report);
       this.buildSeconds.codec = (t1 - t0) / 1000;
       this.buildSeconds.graph = (performance.now() - t1) / 1000;

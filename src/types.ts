@@ -29,8 +29,11 @@ export interface QuantumDBOptions {
   m?: number;
   /** Rotation before quantization: PCA with eigenvalue allocation (default), or none. */
   rotation?: 'pca' | 'none';
-  /** Dimensions kept by the rotation; a multiple of `m`, default `min(dim, 256)` rounded down to a multiple of `m`. */
-  targetDim?: number;
+  /**
+   * Dimensions kept by the PCA rotation, a multiple of `m`; default `'auto'`: chosen among
+   * 2m … 16m (at most 256) by the recall of a quick codec on held-out sample rows.
+   */
+  targetDim?: number | 'auto';
   /** HNSW links per node on upper layers (2·M on layer 0); default 16. */
   M?: number;
   /** HNSW build beam width; default 200. */
@@ -108,7 +111,7 @@ export interface SearchHit {
 
 /** Progress of `buildIndex`, reported once per step of each phase. */
 export interface BuildProgress {
-  phase: 'rotation' | 'codebooks' | 'encode' | 'graph';
+  phase: 'rotation' | 'tuning' | 'codebooks' | 'encode' | 'graph';
   done: number;
   total: number;
 }

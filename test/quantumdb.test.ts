@@ -118,6 +118,10 @@ describe('QuantumDB basics', () => {
     const db = new QuantumDB({ dim: DIM }).addBatch(idsFor(500), base.subarray(0, 500 * DIM));
     await db.buildIndex({ onProgress: (p) => { phases.add(p.phase); expect(p.done).toBeLessThanOrEqual(p.total); } });
     expect([...phases]).toEqual(['rotation', 'codebooks', 'encode', 'graph']);
+    const tuned = new Set<string>();
+    const wide = clustered(2500, 96, 3);
+    await new QuantumDB({ dim: 96 }).addBatch(idsFor(2500), wide).buildIndex({ onProgress: (p) => { tuned.add(p.phase); } });
+    expect([...tuned]).toEqual(['rotation', 'tuning', 'codebooks', 'encode', 'graph']);
   });
 
   it('reports memory per part and the parameters in stats()', async () => {
@@ -128,6 +132,25 @@ describe('QuantumDB basics', () => {
     expect(s.bytes.graph).toBeGreaterThanOrEqual(N * 33 * 4);
     expect(s.bytes.index).toBe(s.bytes.codes + s.bytes.graph + s.bytes.ids);
     expect(s.buildSeconds.graph).toBeGreaterThan(0);
+  });
+
+  it('chooses a smaller targetDim when the data has few intrinsic dimensions, and keeps an explicit one', async () => {
+    // 3,000 points on a 12-dimensional subspace of a 128-dimensional space.
+    const low = clustered(3000, 12, 4);
+    const lift = clustered(12, 128, 5);
+    const data = new Float32Array(3000 * 128);
+    for (let i = 0; i < 3000; i++) for (let j = 0; j < 128; j++) {
+      let v = 0;
+      for (let t = 0; t < 12; t++) v += (low[i * 12 + t] as number) * (lift[t * 128 + j] as number);
+      data[i * 128 + j] = v;
+    }
+    const auto = new QuantumDB({ dim: 128, metric: 'l2' });
+    await auto.addBatch(idsFor(3000), data).buildIndex();
+    expect(auto.stats().params.targetDim).toBeLessThan(128);
+    expect(auto.search(data.subarray(0, 128), { k: 1 })[0]?.id).toBe('v0');
+    const fixed = new QuantumDB({ dim: 128, metric: 'l2', targetDim: 128 });
+    await fixed.addBatch(idsFor(3000), data).buildIndex();
+    expect(fixed.stats().params.targetDim).toBe(128);
   });
 
   it('works for dimensions that are not multiples of 16 or of 4', async () => {

@@ -1,15 +1,17 @@
 /**
  * @module codec/pq-codec
- * Trains codec v1 inside the kernels: a seeded sample of the stored rows, the rotation (PCA with
- * eigenvalue allocation, or the identity), then one k-means per subspace; and encodes rows.
- * Every heavy loop runs in WASM; this module only sequences the steps and reports progress.
+ * Trains codec v1 inside the kernels: a seeded sample of the stored rows, PCA, the kept dimension
+ * (`targetDim`, chosen on held-out queries when 'auto'), then one k-means per subspace; and
+ * encodes rows. Every heavy loop runs in WASM; this module only sequences the steps.
  */
+import type { BuildProgress } from '../types.js';
 import type { Kernels } from '../wasm/abi.js';
 
 /** The codec parameters `QuantumDB` resolved from its options. */
 export interface PqCodecConfig {
   m: number;
-  targetDim: number;
+  /** Dimensions kept after PCA, or 'auto' to pick among multiples of m by validation recall. */
+  targetDim: number | 'auto';
   rotation: 'pca' | 'none';
   seed: number;
   trainSampleSize: number;
@@ -18,11 +20,16 @@ export interface PqCodecConfig {
 
 /** Rows used for the covariance: enough for a stable 768-d PCA at a fraction of the cost of the full sample. */
 const PCA_SAMPLE_ROWS = 10_000;
-
 /** Rows encoded between progress reports. */
 const ENCODE_CHUNK = 4_096;
+/** Held-out queries and the rows they search when choosing targetDim. */
+const TUNE_QUERIES = 200;
+const TUNE_BASE = 5_000;
+const TUNE_ITERATIONS = 8;
+/** Below this many rows there is too little held-out data to choose targetDim; the largest candidate is used. */
+export const MIN_ROWS_TO_TUNE = 2_000;
 
-type Report = (phase: 'rotation' | 'codebooks' | 'encode', done: number, total: number) => Promise<void>;
+type Report = (phase: BuildProgress['phase'], done: number, total: number) => Promise<void>;
 
 /** mulberry32: the seeded stream for sampling; the kernels use the same generator. */
 export function mulberry32(seed: number): () => number {
@@ -36,40 +43,100 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** `count` distinct slots of [0, size), chosen by a seeded partial Fisher–Yates shuffle, ascending. */
+/** `count` distinct slots of [0, size), chosen by a seeded partial Fisher–Yates shuffle, in shuffle order. */
 export function sampleSlots(size: number, count: number, seed: number): Uint32Array {
   const order = new Uint32Array(size);
   for (let i = 0; i < size; i++) order[i] = i;
-  if (count < size) {
-    const random = mulberry32(seed);
-    for (let i = 0; i < count; i++) {
-      const j = i + Math.floor(random() * (size - i));
-      const t = order[i] as number;
-      order[i] = order[j] as number;
-      order[j] = t;
-    }
+  const random = mulberry32(seed);
+  for (let i = 0; i < Math.min(count, size - 1); i++) {
+    const j = i + Math.floor(random() * (size - i));
+    const t = order[i] as number;
+    order[i] = order[j] as number;
+    order[j] = t;
   }
-  return order.subarray(0, count).sort();
+  return order.subarray(0, count);
 }
 
-/** Trains the rotation and the codebooks on a sample of the first `size` stored rows. */
-export async function trainPqCodec(kernels: Kernels, size: number, config: PqCodecConfig, report: Report): Promise<void> {
+/** Candidate targetDims: 2m … 16m, at most min(dim, 256); the whole dim without PCA. */
+export function targetDimCandidates(dim: number, m: number, config: PqCodecConfig): number[] {
+  if (config.rotation === 'none') return [dim];
+  if (config.targetDim !== 'auto') return [config.targetDim];
+  const top = Math.floor(Math.min(dim, 256) / m) * m;
+  const out = [2, 3, 4, 6, 8, 12, 16].map((f) => f * m).filter((t) => t < top);
+  return [...out, top];
+}
+
+/**
+ * Trains the rotation and the codebooks on a sample of the first `size` stored rows.
+ * @returns the targetDim in use
+ */
+export async function trainPqCodec(kernels: Kernels, dim: number, size: number, config: PqCodecConfig, report: Report): Promise<number> {
+  const raw = kernels.raw;
   const sample = sampleSlots(size, Math.min(size, config.trainSampleSize), config.seed);
+  const candidates = targetDimCandidates(dim, config.m, config);
+  const usePca = config.rotation === 'pca' ? 1 : 0;
   await report('rotation', 0, 1);
-  kernels.withSlots(sample, (ptr) => {
-    kernels.check(kernels.raw.trainRotation(ptr, Math.min(sample.length, PCA_SAMPLE_ROWS), config.rotation === 'pca' ? 1 : 0, config.seed >>> 0), 'training the rotation');
-    kernels.raw.trainSampleProject(ptr, sample.length);
-  });
+  if (usePca) kernels.withSlots(sample.subarray(0, PCA_SAMPLE_ROWS), (ptr) => kernels.check(raw.trainPca(ptr, Math.min(sample.length, PCA_SAMPLE_ROWS), Math.max(...candidates)), 'fitting PCA'));
   await report('rotation', 1, 1);
+  let targetDim = candidates[candidates.length - 1] as number;
+  if (candidates.length > 1 && size >= MIN_ROWS_TO_TUNE) targetDim = await chooseTargetDim(kernels, sample, candidates, config, report);
+  kernels.check(raw.useTargetDim(targetDim, usePca, config.seed >>> 0), 'sizing the codec');
+  await trainCodebooks(kernels, sample, config, config.kmeansIterations, report);
+  raw.trainFinish();
+  return targetDim;
+}
+
+async function trainCodebooks(kernels: Kernels, rows: Uint32Array, config: PqCodecConfig, iterations: number, report: Report | undefined): Promise<void> {
+  const raw = kernels.raw;
+  kernels.withSlots(rows, (ptr) => raw.trainSampleProject(ptr, rows.length));
   try {
     for (let s = 0; s < config.m; s++) {
-      await report('codebooks', s, config.m);
-      kernels.raw.trainSubspace(s, config.kmeansIterations, (config.seed + 1 + s) >>> 0);
+      await report?.('codebooks', s, config.m);
+      raw.trainSubspace(s, iterations, (config.seed + 1 + s) >>> 0);
     }
-    await report('codebooks', config.m, config.m);
+    await report?.('codebooks', config.m, config.m);
   } finally {
-    kernels.raw.trainSampleRelease();
+    raw.trainSampleRelease();
   }
+}
+
+/**
+ * Picks the targetDim whose quick codec ranks held-out sample rows best: flat-ADC 10-recall@10
+ * against their exact neighbours among other sample rows. Keeping fewer PCA dimensions gives each
+ * sub-quantizer fewer dimensions to cover (distortion falls like KSUB^(−2/dsub)) but drops the
+ * variance outside them; the best balance depends on the data (docs/design.md).
+ */
+async function chooseTargetDim(kernels: Kernels, sample: Uint32Array, candidates: number[], config: PqCodecConfig, report: Report): Promise<number> {
+  const raw = kernels.raw;
+  const queries = sample.subarray(0, Math.min(TUNE_QUERIES, Math.floor(sample.length / 10)));
+  const base = sample.subarray(queries.length, queries.length + Math.min(TUNE_BASE, sample.length - queries.length));
+  const dim = raw.queryDim();
+  let truth: Uint32Array[] = [];
+  let best = candidates[candidates.length - 1] as number;
+  let bestRecall = -1;
+  for (let c = 0; c < candidates.length; c++) {
+    const targetDim = candidates[c] as number;
+    await report('tuning', c, candidates.length);
+    kernels.check(raw.useTargetDim(targetDim, config.rotation === 'pca' ? 1 : 0, config.seed >>> 0), 'sizing the codec');
+    await trainCodebooks(kernels, base, config, TUNE_ITERATIONS, undefined);
+    kernels.withSlots(base, (ptr) => raw.encodeSlots(ptr, base.length));
+    const search = (k: number, rerank: number) => kernels.withSlots(base, (ptr) => Array.from(queries, (slot) => {
+      kernels.f32(raw.queryPtr(), dim).set(kernels.f32(raw.vectorsPtr() + slot * dim * 4, dim));
+      raw.queryPrepare();
+      const count = raw.searchFlat(ptr, base.length, k, rerank);
+      return kernels.u32(raw.outSlotsPtr(), count).slice();
+    }));
+    if (c === 0) truth = search(10, base.length);
+    const found = search(10, 0);
+    let hits = 0;
+    found.forEach((slots, q) => { const want = new Set(truth[q]); slots.forEach((s) => { if (want.has(s)) hits++; }); });
+    const recall = hits / (10 * queries.length);
+    if (recall > bestRecall) { bestRecall = recall; best = targetDim; }
+    // Recall rises then falls with targetDim; two candidates past the peak end the scan.
+    if (c >= 2 && best === candidates[c - 3]) break;
+  }
+  await report('tuning', candidates.length, candidates.length);
+  return best;
 }
 
 /** Encodes the resident rows [first, first + n) of `dim` floats, reporting progress between chunks. */

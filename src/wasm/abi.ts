@@ -19,7 +19,11 @@ export interface KernelExports {
   entryPoint(): number; maxLevel(): number; graphNodeCount(): number; graphBytes(): number; scratchBytes(): number; subDim(): number;
   rowsFirstNonFinite(rowsPtr: number, n: number): number;
   rowsNormalize(rowsPtr: number, n: number): number;
-  trainRotation(slotsPtr: number, n: number, usePca: number, seed: number): number;
+  queryDim(): number;
+  trainPca(slotsPtr: number, n: number, keep: number): number;
+  useTargetDim(targetDim: number, usePca: number, seed: number): number;
+  trainFinish(): void;
+  encodeSlots(slotsPtr: number, n: number): void;
   trainSampleProject(slotsPtr: number, n: number): void;
   trainSubspace(s: number, maxIter: number, seed: number): number;
   trainSampleRelease(): void;
