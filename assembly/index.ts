@@ -28,8 +28,8 @@ import {
   pqDerive, pqRotMean, pqUseIdentity,
 } from './pq';
 import {
-  codeOf, exactDistance, queryDistances, setQueryAdc, spaceCodes, spaceConfigure, spaceConfigureCodec, spaceProjected, spaceProjectedAlloc,
-  spaceDropVectors, spaceProjectedRelease, spaceReserve, spaceVectors, vectorOf,
+  codeOf, exactDistance, projectedOf, queryDistances, setQueryAdc, spaceCodes, spaceConfigure, spaceConfigureCodec, spaceHasProjections,
+  spaceProjectedAlloc, spaceDropVectors, spaceProjectedRelease, spaceReserve, spaceVectorBytes, vectorOf,
 } from './space';
 import { visitedBytes } from './visited';
 import {
@@ -92,7 +92,14 @@ function ensureOut(k: i32): void {
   outCapacity = k;
 }
 
-export function vectorsPtr(): usize { return spaceVectors; }
+/** Address of the resident row of `slot` (rows are chunked: never assume the next row follows). */
+export function rowPtr(slot: u32): usize { return vectorOf(slot); }
+
+/** Copies `n` staged rows (n × dim f32 at `rows`) into the resident rows of slots [first, first + n). */
+export function storeRows(rows: usize, first: i32, n: i32): void {
+  const rowBytes = <usize>dim << 2;
+  for (let r = 0; r < n; r++) memory.copy(vectorOf(first + r), rows + <usize>r * rowBytes, rowBytes);
+}
 export function codesPtr(): usize { return spaceCodes; }
 export function queryPtr(): usize { return queryBuf; }
 export function outSlotsPtr(): usize { return outSlots; }
@@ -110,6 +117,7 @@ export function entryPoint(): i32 { return hnswEntryPoint; }
 export function maxLevel(): i32 { return hnswMaxLevel; }
 export function graphNodeCount(): i32 { return hnswNodeCount; }
 export function graphBytes(): usize { return hnswGraphBytes(); }
+export function vectorBytes(): usize { return spaceVectorBytes(); }
 export function scratchBytes(): usize { return visitedBytes() + (<usize>capacity << 3) + (<usize>capacity << 1) + scratchCapacity; }
 export function subDim(): i32 { return pqDsub; }
 export function queryDim(): i32 { return dim; }
@@ -127,18 +135,23 @@ export function rowsFirstNonFinite(rows: usize, n: i32): i32 {
   return -1;
 }
 
-/** Scales the `n` rows at `rows` to unit length; returns the first zero row (nothing changed) or -1. */
-export function rowsNormalize(rows: usize, n: i32): i32 {
+/** Index of the first all-zero row among the `n` rows at `rows`, or -1. */
+export function rowsFirstZero(rows: usize, n: i32): i32 {
   const rowBytes = <usize>dim << 2;
   for (let r = 0; r < n; r++) {
     const row = rows + <usize>r * rowBytes;
     if (dot(row, row, dim) == 0) return r;
   }
+  return -1;
+}
+
+/** Scales the `n` non-zero rows at `rows` to unit length. */
+export function rowsNormalize(rows: usize, n: i32): void {
+  const rowBytes = <usize>dim << 2;
   for (let r = 0; r < n; r++) {
     const row = rows + <usize>r * rowBytes;
     scale(row, <f32>(1.0 / Math.sqrt(<f64>dot(row, row, dim))), row, dim);
   }
-  return -1;
 }
 
 /**
@@ -147,7 +160,7 @@ export function rowsNormalize(rows: usize, n: i32): i32 {
  */
 export function trainPca(slots: usize, n: i32, keep: i32): i32 {
   const cov = allocZeroed(<usize>dim * <usize>dim << 3);
-  covariance(spaceVectors, dim, slots, n, pcaMean(), cov);
+  covariance(dim, slots, n, pcaMean(), cov);
   const status = pcaFit(cov, dim, keep);
   release(cov);
   return status;
@@ -218,21 +231,25 @@ export function trainSampleRelease(): void {
   sampleRows = 0;
 }
 
-/**
- * Encodes the `n` rows at `rows` into the codes of slots [first, first + n); keeps `R·x` too while
- * a bulk build holds the projection region.
- */
+/** Encodes one row into the code of `slot`; keeps `R·x` too while a bulk build holds projections. */
+function encodeRow(row: usize, slot: u32): void {
+  pqProjectStored(row, projected);
+  pqEncode(projected, codeOf(slot));
+  if (spaceHasProjections()) {
+    const dst = projectedOf(slot);
+    for (let t = 0; t < pqTargetDim; t++) store<f32>(dst + (<usize>t << 2), load<f32>(projected + (<usize>t << 2)) + load<f32>(pqRotMean + (<usize>t << 2)));
+  }
+}
+
+/** Encodes the `n` staged rows at `rows` into the codes of slots [first, first + n). */
 export function encodeRows(rows: usize, first: i32, n: i32): void {
   const rowBytes = <usize>dim << 2;
-  for (let r = 0; r < n; r++) {
-    if (encEnabled) encoderForward(rows + <usize>r * rowBytes, projected);
-    else pqProjectStored(rows + <usize>r * rowBytes, projected);
-    pqEncode(projected, codeOf(first + r));
-    if (spaceProjected != 0) {
-      const dst = spaceProjected + ((<usize>(first + r) * <usize>pqTargetDim) << 2);
-      for (let t = 0; t < pqTargetDim; t++) store<f32>(dst + (<usize>t << 2), load<f32>(projected + (<usize>t << 2)) + load<f32>(pqRotMean + (<usize>t << 2)));
-    }
-  }
+  for (let r = 0; r < n; r++) encodeRow(rows + <usize>r * rowBytes, first + r);
+}
+
+/** Encodes the resident rows of slots [first, first + n). */
+export function encodeStored(first: i32, n: i32): void {
+  for (let r = 0; r < n; r++) encodeRow(vectorOf(first + r), first + r);
 }
 
 /** Starts a bulk build of `n` rows with `mode` distances (projected mode keeps a projection region). */

@@ -12,19 +12,19 @@ import { allocZeroed, release } from './arena';
 import { dot } from './distance';
 import { STATUS_NO_CONVERGENCE, STATUS_OK } from './constants';
 import { rngNextU32, rngSeed } from './rng';
+import { vectorOf } from './space';
 
 /**
- * Mean and covariance of `n` rows of `dim` f32 gathered by slot.
- * @param base   rows, `(capacity, dim)` f32
- * @param slots  `n` u32 row indices
+ * Mean and covariance of `n` stored rows of `dim` f32 gathered by slot.
+ * @param slots  `n` u32 slots
  * @param meanOut `dim` f32
  * @param covOut `(dim, dim)` f64, full symmetric
  */
-export function covariance(base: usize, dim: i32, slots: usize, n: i32, meanOut: usize, covOut: usize): void {
+export function covariance(dim: i32, slots: usize, n: i32, meanOut: usize, covOut: usize): void {
   const rowBytes = <usize>dim << 2;
   const acc = allocZeroed(<usize>dim << 3);
   for (let r = 0; r < n; r++) {
-    const row = base + <usize>load<u32>(slots + (<usize>r << 2)) * rowBytes;
+    const row = vectorOf(load<u32>(slots + (<usize>r << 2)));
     for (let j = 0; j < dim; j++) store<f64>(acc + (<usize>j << 3), load<f64>(acc + (<usize>j << 3)) + <f64>load<f32>(row + (<usize>j << 2)));
   }
   for (let j = 0; j < dim; j++) store<f32>(meanOut + (<usize>j << 2), <f32>(load<f64>(acc + (<usize>j << 3)) / <f64>n));
@@ -39,7 +39,7 @@ export function covariance(base: usize, dim: i32, slots: usize, n: i32, meanOut:
     const rows = min(4, n - r0);
     memory.fill(block, 0, rowBytes * 4);
     for (let b = 0; b < rows; b++) {
-      const row = base + <usize>load<u32>(slots + (<usize>(r0 + b) << 2)) * rowBytes;
+      const row = vectorOf(load<u32>(slots + (<usize>(r0 + b) << 2)));
       const dst = block + <usize>b * rowBytes;
       let j = 0;
       for (; j + 4 <= dim; j += 4) {

@@ -23,9 +23,35 @@ export const QUERY_ADC: i32 = 3;
 export let spaceMetric: i32 = 0;
 export let spaceDim: i32 = 0;
 export let spaceCapacity: i32 = 0;
-export let spaceVectors: usize = 0;
 export let spaceCodes: usize = 0;
-export let spaceProjected: usize = 0;
+
+/** Rows per chunk of a row store. */
+export const CHUNK_SHIFT: u32 = 14;
+const CHUNK_ROWS: i32 = 1 << CHUNK_SHIFT;
+let vectorChunks: usize = 0;
+let vectorChunkCount: i32 = 0;
+let projectedChunks: usize = 0;
+let projectedChunkCount: i32 = 0;
+
+/** Grows a chunk table from `have` to `want` chunks of `chunkBytes`; returns the (moved) table. */
+function growChunks(table: usize, have: i32, want: i32, chunkBytes: usize): usize {
+  const grown = growZeroed(table, <usize>have << 2, <usize>want << 2);
+  for (let c = have; c < want; c++) store<u32>(grown + (<usize>c << 2), <u32>allocZeroed(chunkBytes));
+  return grown;
+}
+
+function releaseChunks(table: usize, count: i32): void {
+  for (let c = 0; c < count; c++) release(<usize>load<u32>(table + (<usize>c << 2)));
+  release(table);
+}
+
+// @ts-ignore: decorator
+@inline function rowIn(table: usize, slot: u32, rowFloats: i32): usize {
+  return <usize>load<u32>(table + (<usize>(slot >> CHUNK_SHIFT) << 2)) + ((<usize>(slot & (CHUNK_ROWS - 1)) * <usize>rowFloats) << 2);
+}
+
+/** Bytes held by the resident vectors. */
+export function spaceVectorBytes(): usize { return <usize>vectorChunkCount * <usize>CHUNK_ROWS * <usize>spaceDim << 2; }
 
 let queryKind: i32 = QUERY_EXACT;
 let queryPtr: usize = 0;
@@ -55,35 +81,46 @@ export let spaceVectorsResident: bool = true;
 
 /** Stops keeping vectors in linear memory (an opened database) and frees them. */
 export function spaceDropVectors(): void {
-  release(spaceVectors);
-  spaceVectors = 0;
+  if (vectorChunks != 0) releaseChunks(vectorChunks, vectorChunkCount);
+  vectorChunks = 0;
+  vectorChunkCount = 0;
   spaceVectorsResident = false;
 }
 
 /** Grows vectors (when resident) and codes to hold `n` slots. */
 export function spaceReserve(n: i32, codeBytes: i32): void {
   if (n <= spaceCapacity) return;
-  if (spaceVectorsResident) spaceVectors = growZeroed(spaceVectors, <usize>spaceCapacity * <usize>spaceDim << 2, <usize>n * <usize>spaceDim << 2);
+  const chunks = (n + CHUNK_ROWS - 1) >> CHUNK_SHIFT;
+  if (spaceVectorsResident && chunks > vectorChunkCount) {
+    vectorChunks = growChunks(vectorChunks, vectorChunkCount, chunks, <usize>CHUNK_ROWS * <usize>spaceDim << 2);
+    vectorChunkCount = chunks;
+  }
   spaceCodes = growZeroed(spaceCodes, <usize>spaceCapacity * <usize>codeBytes, <usize>n * <usize>codeBytes);
   spaceCapacity = n;
 }
 
 // @ts-ignore: decorator
-@inline export function vectorOf(slot: u32): usize { return spaceVectors + ((<usize>slot * <usize>spaceDim) << 2); }
-/** Allocates the projection region for `n` slots (a bulk build). */
+@inline export function vectorOf(slot: u32): usize { return rowIn(vectorChunks, slot, spaceDim); }
+/** Allocates the projection store for `n` slots (a bulk build). */
 export function spaceProjectedAlloc(n: i32): void {
-  release(spaceProjected);
-  spaceProjected = allocZeroed(<usize>n * <usize>pqTargetDim << 2);
+  spaceProjectedRelease();
+  const chunks = (n + CHUNK_ROWS - 1) >> CHUNK_SHIFT;
+  projectedChunks = growChunks(0, 0, chunks, <usize>CHUNK_ROWS * <usize>pqTargetDim << 2);
+  projectedChunkCount = chunks;
 }
 
-/** Frees the projection region once the bulk build is done. */
+/** Frees the projection store once the bulk build is done. */
 export function spaceProjectedRelease(): void {
-  release(spaceProjected);
-  spaceProjected = 0;
+  if (projectedChunks != 0) releaseChunks(projectedChunks, projectedChunkCount);
+  projectedChunks = 0;
+  projectedChunkCount = 0;
 }
+
+/** True while a bulk build keeps projections. */
+export function spaceHasProjections(): bool { return projectedChunks != 0; }
 
 // @ts-ignore: decorator
-@inline function projectedOf(slot: u32): usize { return spaceProjected + ((<usize>slot * <usize>pqTargetDim) << 2); }
+@inline export function projectedOf(slot: u32): usize { return rowIn(projectedChunks, slot, pqTargetDim); }
 // @ts-ignore: decorator
 @inline export function codeOf(slot: u32): usize { return spaceCodes + <usize>slot * <usize>pqM; }
 

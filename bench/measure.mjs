@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { recallAt } from './datasets.mjs';
 
 /** Package root: the working directory of child processes, so bare imports resolve there. */
@@ -162,4 +163,51 @@ export function residentBytes(args) {
       resolve(after - before);
     });
   });
+}
+
+/**
+ * Nanoseconds for one 768-d f32 dot product in a plain JS loop with four accumulators, on data in
+ * L1 (median of 5 rounds). The same model of CPU can run slower when the host is busy; this number
+ * shows it next to the results.
+ */
+function speedProbeNs() {
+  const dim = 768;
+  const a = new Float32Array(dim).map((_, i) => Math.sin(i));
+  const b = new Float32Array(dim).map((_, i) => Math.cos(i));
+  const dot = () => {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let i = 0; i < dim; i += 4) {
+      s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3];
+    }
+    return s0 + s1 + s2 + s3;
+  };
+  let sink = 0;
+  const rounds = [];
+  for (let r = 0; r < 6; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 100_000; i++) sink += dot();
+    rounds.push((performance.now() - t0) * 10);
+  }
+  rounds.shift();
+  rounds.sort((x, y) => x - y);
+  return Number.isFinite(sink) ? rounds[2] : NaN;
+}
+
+export function machineInfo() {
+  return {
+    cpu: cpus()[0]?.model?.trim() ?? 'unknown CPU',
+    cores: cpus().length,
+    totalMemBytes: totalmem(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    date: new Date().toISOString(),
+    load1: round(loadavg()[0], 2),
+    jsDot768Ns: round(speedProbeNs(), 0),
+  };
+}
+
+export function round(x, digits) {
+  if (!Number.isFinite(x)) return x;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
 }

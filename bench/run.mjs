@@ -13,11 +13,11 @@
  *              (each carries its own date).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { synth768, mnist784, groundTruth, CACHE_DIR } from './datasets.mjs';
 import { runHnswlib, runBruteforce } from './peers.mjs';
-import { measureSearch, residentBytes } from './measure.mjs';
+import { machineInfo, measureSearch, residentBytes, round } from './measure.mjs';
 import { renderSection, writeReport, DEFAULT_RESULTS } from './report.mjs';
 
 /**
@@ -59,53 +59,6 @@ function parseArgs(argv) {
   if (!['synth', 'mnist', 'all'].includes(opts.dataset)) throw new Error('--dataset must be synth, mnist or all');
   if (!ONLY.includes(opts.only)) throw new Error(`--only must be one of ${ONLY.join(', ')}`);
   return opts;
-}
-
-/**
- * Nanoseconds for one 768-d f32 dot product in a plain JS loop with four accumulators, on data in
- * L1 (median of 5 rounds). The same model of CPU can run slower when the host is busy; this number
- * shows it next to the results.
- */
-function speedProbeNs() {
-  const dim = 768;
-  const a = new Float32Array(dim).map((_, i) => Math.sin(i));
-  const b = new Float32Array(dim).map((_, i) => Math.cos(i));
-  const dot = () => {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let i = 0; i < dim; i += 4) {
-      s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3];
-    }
-    return s0 + s1 + s2 + s3;
-  };
-  let sink = 0;
-  const rounds = [];
-  for (let r = 0; r < 6; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < 100_000; i++) sink += dot();
-    rounds.push((performance.now() - t0) * 10);
-  }
-  rounds.shift();
-  rounds.sort((x, y) => x - y);
-  return Number.isFinite(sink) ? rounds[2] : NaN;
-}
-
-function machineInfo() {
-  return {
-    cpu: cpus()[0]?.model?.trim() ?? 'unknown CPU',
-    cores: cpus().length,
-    totalMemBytes: totalmem(),
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    date: new Date().toISOString(),
-    load1: round(loadavg()[0], 2),
-    jsDot768Ns: round(speedProbeNs(), 0),
-  };
-}
-
-function round(x, digits) {
-  if (!Number.isFinite(x)) return x;
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 /** Keeps the JSON small and stable: fixed precision for every measured number. */

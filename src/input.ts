@@ -31,13 +31,16 @@ export function countRows(vectors: VectorsInput, dim: number, expectedRows: numb
   return expectedRows;
 }
 
-/** Copies validated rows into `target` (n × dim floats). Non-numbers become NaN and are caught later. */
-export function copyRows(vectors: VectorsInput, dim: number, target: Float32Array): void {
+/**
+ * Copies rows [first, first + count) of validated input into `target` (count × dim floats).
+ * Non-numbers become NaN and are caught by the kernels' check.
+ */
+export function copyRows(vectors: VectorsInput, dim: number, first: number, count: number, target: Float32Array): void {
   if (vectors instanceof Float32Array) {
-    target.set(vectors);
+    target.set(vectors.subarray(first * dim, (first + count) * dim));
     return;
   }
-  for (let i = 0; i < vectors.length; i++) target.set(vectors[i] as ArrayLike<number>, i * dim);
+  for (let i = 0; i < count; i++) target.set(vectors[first + i] as ArrayLike<number>, i * dim);
 }
 
 /** One metadata entry per row (undefined when none given), each a JSON-serialisable plain object. */

@@ -21,6 +21,8 @@ const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
 const GRAPH_CHUNK = 1_000;
 /** Memory grows by half again when full, so n appends cost O(n) copies in total. */
 const GROWTH = 1.5;
+/** Rows staged in kernel scratch at a time while adding. */
+const STAGE_ROWS = 4_096;
 /** `save()` compacts first when more than this fraction of slots are deleted. */
 export const AUTO_COMPACT_RATIO = 0.25;
 const DEFAULTS = { seed: 42, M: 16, efConstruction: 200, ef: 64, rerank: 64, flatThreshold: 2_000, trainSampleSize: 20_000, kmeansIterations: 20 };
@@ -375,7 +377,7 @@ export class QuantumDB {
     const codes = this.capacity * m;
     const graph = raw.graphBytes();
     const ids = this.idMap.approximateBytes();
-    const vectors = this.mapped ? this.mapped.residentBytes : this.capacity * this.dim * 4;
+    const vectors = this.mapped ? this.mapped.residentBytes : raw.vectorBytes();
     const codec = (targetDim * this.dim + this.dim + targetDim + m * 256 * (targetDim / m) + m * 256) * 4;
     const scratch = raw.scratchBytes();
     return {
@@ -422,24 +424,37 @@ export class QuantumDB {
     if (n === 0) return;
     const first = this.idMap.slotCount;
     this.reserve(first + n);
-    const { kernels } = this;
-    const raw = kernels.raw;
-    // Rows go straight to their slots in kernel memory, or to a staging area when the vectors are mapped.
-    const rowsPtr = this.mapped ? raw.scratch(n * this.dim * 4) : raw.vectorsPtr() + first * this.dim * 4;
-    copyRows(vectors, this.dim, kernels.f32(rowsPtr, n * this.dim));
-    const bad = raw.rowsFirstNonFinite(rowsPtr, n);
-    if (bad >= 0) throw qdbError('NON_FINITE_VALUE', [`vector ${bad} (id ${JSON.stringify(ids[bad])})`], { index: bad });
-    if (this.metric === 'cosine') {
-      const zero = raw.rowsNormalize(rowsPtr, n);
-      if (zero >= 0) throw qdbError('ZERO_VECTOR', [`vector ${zero} (id ${JSON.stringify(ids[zero])})`], { index: zero });
-    }
+    // Rows pass through a staging block twice: every row is checked before anything changes,
+    // then each is normalised, stored (kernel rows or the mapped store's memory) and indexed.
+    this.forEachStagedBlock(vectors, n, (rowsPtr, at, count) => {
+      const raw = this.kernels.raw;
+      const bad = raw.rowsFirstNonFinite(rowsPtr, count);
+      if (bad >= 0) throw qdbError('NON_FINITE_VALUE', [`vector ${at + bad} (id ${JSON.stringify(ids[at + bad])})`], { index: at + bad });
+      const zero = this.metric === 'cosine' ? raw.rowsFirstZero(rowsPtr, count) : -1;
+      if (zero >= 0) throw qdbError('ZERO_VECTOR', [`vector ${at + zero} (id ${JSON.stringify(ids[at + zero])})`], { index: at + zero });
+    });
     if (replacing) for (const id of ids) this.deleteOne(id);
     this.idMap.append(ids);
     this.metadata.push(...meta);
-    this.mapped?.append(kernels.f32(rowsPtr, n * this.dim));
-    if (this.built) {
-      raw.encodeRows(rowsPtr, first, n);
-      raw.graphInsertRows(first, n);
+    this.forEachStagedBlock(vectors, n, (rowsPtr, at, count) => {
+      const raw = this.kernels.raw;
+      if (this.metric === 'cosine') raw.rowsNormalize(rowsPtr, count);
+      if (this.mapped) this.mapped.append(this.kernels.f32(rowsPtr, count * this.dim).slice());
+      else raw.storeRows(rowsPtr, first + at, count);
+      if (this.built) {
+        raw.encodeRows(rowsPtr, first + at, count);
+        raw.graphInsertRows(first + at, count);
+      }
+    });
+  }
+
+  /** Copies the input, STAGE_ROWS rows at a time, into kernel scratch and calls `fn` on each block. */
+  private forEachStagedBlock(vectors: VectorsInput, n: number, fn: (rowsPtr: number, first: number, count: number) => void): void {
+    for (let at = 0; at < n; at += STAGE_ROWS) {
+      const count = Math.min(STAGE_ROWS, n - at);
+      const rowsPtr = this.kernels.raw.scratch(count * this.dim * 4);
+      copyRows(vectors, this.dim, at, count, this.kernels.f32(rowsPtr, count * this.dim));
+      fn(rowsPtr, at, count);
     }
   }
 
@@ -452,7 +467,7 @@ export class QuantumDB {
   }
 
   private readVector(slot: number): Float32Array | undefined {
-    if (!this.mapped) return this.kernels.f32(this.kernels.raw.vectorsPtr() + slot * this.dim * 4, this.dim).slice();
+    if (!this.mapped) return this.kernels.f32(this.kernels.raw.rowPtr(slot), this.dim).slice();
     if (!this.mapped.available) return undefined;
     const out = new Float32Array(this.dim);
     this.mapped.read(slot, out);
@@ -467,7 +482,7 @@ export class QuantumDB {
     let started = performance.now();
     try {
       raw.bulkBuildBegin(n, KERNEL_BUILD[mode]);
-      if (!this.mapped) await encodeRows(kernels, this.dim, 0, n, report);
+      if (!this.mapped) await encodeRows(kernels, 0, n, report);
       started = performance.now();
       for (let done = 0; done < n; done += GRAPH_CHUNK) {
         await report('graph', done, n);
@@ -500,11 +515,7 @@ export class QuantumDB {
     const codes = from.u8(from.raw.codesPtr(), this.idMap.slotCount * m);
     const toCodes = to.u8(to.raw.codesPtr(), kept.length * m);
     kept.forEach((slot, i) => toCodes.set(codes.subarray(slot * m, (slot + 1) * m), i * m));
-    if (!this.mapped) {
-      const rows = from.f32(from.raw.vectorsPtr(), this.idMap.slotCount * this.dim);
-      const toRows = to.f32(to.raw.vectorsPtr(), kept.length * this.dim);
-      kept.forEach((slot, i) => toRows.set(rows.subarray(slot * this.dim, (slot + 1) * this.dim), i * this.dim));
-    }
+    if (!this.mapped) kept.forEach((slot, i) => to.f32(to.raw.rowPtr(i), this.dim).set(from.f32(from.raw.rowPtr(slot), this.dim)));
     this.mapped?.renumber(kept);
     this.idMap.renumber(kept);
     this.metadata = kept.map((slot) => this.metadata[slot]);
@@ -569,7 +580,7 @@ export class QuantumDB {
       vectors, dim: this.dim, slotCount: n,
       readRow: (slot, out) => {
         if (this.mapped) this.mapped.read(slot, out);
-        else out.set(this.kernels.f32(raw.vectorsPtr() + slot * this.dim * 4, this.dim));
+        else out.set(this.kernels.f32(raw.rowPtr(slot), this.dim));
       },
       config: {
         format: 'quantumdb', dim: this.dim, metric: this.metric, slotCount: n, built: this.built,
@@ -631,8 +642,7 @@ export class QuantumDB {
     if (keepMapped) {
       this.mapped = image.rows;
     } else {
-      const rows = kernels.f32(raw.vectorsPtr(), n * this.dim);
-      for (let slot = 0; slot < n; slot++) image.rows.read(slot, rows.subarray(slot * this.dim, (slot + 1) * this.dim));
+      for (let slot = 0; slot < n; slot++) image.rows.read(slot, kernels.f32(raw.rowPtr(slot), this.dim));
     }
     raw.setBuildMode(this.insertMode());
     this.built = config.built;

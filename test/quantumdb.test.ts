@@ -153,6 +153,20 @@ describe('QuantumDB basics', () => {
     expect(fixed.stats().params.targetDim).toBe(128);
   });
 
+  it('stores rows across the kernels\' 16,384-row chunks', async () => {
+    const n = 40_000, dim = 8;
+    const data = clustered(n, dim, 12, 50);
+    const db = new QuantumDB({ dim, metric: 'l2', efConstruction: 16, M: 4 });
+    db.addBatch(idsFor(20_000), data.subarray(0, 20_000 * dim));
+    db.addBatch(idsFor(20_000).map((_, i) => `w${i}`), data.subarray(20_000 * dim));
+    await db.buildIndex();
+    for (const i of [0, 16_383, 16_384, 32_768, 39_999]) {
+      const id = i < 20_000 ? `v${i}` : `w${i - 20_000}`;
+      expect(Array.from(db.get(id)?.vector ?? [])).toEqual(Array.from(data.subarray(i * dim, (i + 1) * dim)));
+      expect(db.search(data.subarray(i * dim, (i + 1) * dim), { k: 1, rerank: 32, flat: true })[0]?.score).toBe(0);
+    }
+  });
+
   it('works for dimensions that are not multiples of 16 or of 4', async () => {
     for (const dim of [3, 7, 17, 50]) {
       const data = clustered(400, dim, dim);

@@ -121,7 +121,7 @@ async function chooseTargetDim(kernels: Kernels, sample: Uint32Array, candidates
     await trainCodebooks(kernels, base, config, TUNE_ITERATIONS, undefined);
     kernels.withSlots(base, (ptr) => raw.encodeSlots(ptr, base.length));
     const search = (k: number, rerank: number) => kernels.withSlots(base, (ptr) => Array.from(queries, (slot) => {
-      kernels.f32(raw.queryPtr(), dim).set(kernels.f32(raw.vectorsPtr() + slot * dim * 4, dim));
+      kernels.f32(raw.queryPtr(), dim).set(kernels.f32(raw.rowPtr(slot), dim));
       raw.queryPrepare();
       const count = raw.searchFlat(ptr, base.length, k, rerank);
       return kernels.u32(raw.outSlotsPtr(), count).slice();
@@ -139,11 +139,11 @@ async function chooseTargetDim(kernels: Kernels, sample: Uint32Array, candidates
   return best;
 }
 
-/** Encodes the resident rows [first, first + n) of `dim` floats, reporting progress between chunks. */
-export async function encodeRows(kernels: Kernels, dim: number, first: number, n: number, report: Report): Promise<void> {
+/** Encodes the resident rows [first, first + n), reporting progress between chunks. */
+export async function encodeRows(kernels: Kernels, first: number, n: number, report: Report): Promise<void> {
   for (let done = 0; done < n; done += ENCODE_CHUNK) {
     await report('encode', done, n);
-    kernels.raw.encodeRows(kernels.raw.vectorsPtr() + (first + done) * dim * 4, first + done, Math.min(ENCODE_CHUNK, n - done));
+    kernels.raw.encodeStored(first + done, Math.min(ENCODE_CHUNK, n - done));
   }
   await report('encode', n, n);
 }

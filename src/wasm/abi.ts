@@ -13,12 +13,14 @@ export interface KernelExports {
   ABI_VERSION: WebAssembly.Global;
   configure(metric: number, normalize: number, dim: number, targetDim: number, m: number, hnswM: number, efConstruction: number, buildMode: number, seed: number): number;
   reserve(n: number): void;
-  vectorsPtr(): number; codesPtr(): number; queryPtr(): number; outSlotsPtr(): number; outDistsPtr(): number;
+  rowPtr(slot: number): number; storeRows(rowsPtr: number, first: number, n: number): void; vectorBytes(): number;
+  codesPtr(): number; queryPtr(): number; outSlotsPtr(): number; outDistsPtr(): number;
   rotationPtr(): number; meanPtr(): number; codebooksPtr(): number; lutPtr(): number;
   level0Ptr(): number; levelsPtr(): number; upperOffsetsPtr(): number; upperPtr(): number; upperUsed(): number;
   entryPoint(): number; maxLevel(): number; graphNodeCount(): number; graphBytes(): number; scratchBytes(): number; subDim(): number;
   rowsFirstNonFinite(rowsPtr: number, n: number): number;
-  rowsNormalize(rowsPtr: number, n: number): number;
+  rowsFirstZero(rowsPtr: number, n: number): number;
+  rowsNormalize(rowsPtr: number, n: number): void;
   queryDim(): number;
   trainPca(slotsPtr: number, n: number, keep: number): number;
   useTargetDim(targetDim: number, usePca: number, seed: number): number;
@@ -28,6 +30,7 @@ export interface KernelExports {
   trainSubspace(s: number, maxIter: number, seed: number): number;
   trainSampleRelease(): void;
   encodeRows(rowsPtr: number, first: number, n: number): void;
+  encodeStored(first: number, n: number): void;
   graphInsertRows(first: number, n: number): void;
   bulkBuildBegin(n: number, mode: number): void;
   bulkBuildEnd(mode: number): void;
