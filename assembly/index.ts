@@ -22,6 +22,7 @@ import {
   hnswUpperUsed, hnswLevelState, hnswReserveUpper, hnswRestore, hnswSetBuildMode, hnswValidate, linksAt,
 } from './hnsw';
 import { kmeansTrain } from './kmeans';
+import { opqRotateStep } from './opq';
 import { covariance, pcaFit, pcaRelease, pcaRotation } from './linalg';
 import {
   pqCodebooks, pqConfigure, pqDecode, pqDsub, pqEncode, pqM, pqMean, pqProjectQuery, pqProjectStored, pqRotation, pqTargetDim,
@@ -203,7 +204,8 @@ export function trainFinish(): void {
 export function encodeSlots(slots: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
     const slot = load<u32>(slots + (<usize>i << 2));
-    pqProjectStored(vectorOf(slot), projected);
+    if (encEnabled) encoderForward(vectorOf(slot), projected);
+    else pqProjectStored(vectorOf(slot), projected);
     pqEncode(projected, codeOf(slot));
   }
 }
@@ -216,12 +218,22 @@ export function trainSampleProject(slots: usize, n: i32): void {
   for (let r = 0; r < n; r++) pqProjectStored(vectorOf(load<u32>(slots + (<usize>r << 2))), sample + ((<usize>r * <usize>pqTargetDim) << 2));
 }
 
-/** Trains the codebook of subspace `s` on the sample; returns the iterations run. */
-export function trainSubspace(s: i32, maxIter: i32, seed: u32): i32 {
+/** Trains the codebook of subspace `s` on the sample (from its current centroids when `warm`); returns the iterations run. */
+export function trainSubspace(s: i32, maxIter: i32, seed: u32, warm: bool): i32 {
   const book = pqCodebooks + ((<usize>s * 256 * <usize>pqDsub) << 2);
-  const iterations = kmeansTrain(sample, sampleRows, pqTargetDim, s * pqDsub, pqDsub, 256, maxIter, seed, book);
+  const iterations = kmeansTrain(sample, sampleRows, pqTargetDim, s * pqDsub, pqDsub, 256, maxIter, seed, book, warm);
   pqDerive();
   return iterations;
+}
+
+/**
+ * One OPQ rotation step on the training sample (opq.ts); the caller refreshes the codebooks after.
+ * @returns the mean squared reconstruction error of the sample before the step
+ */
+export function trainOpqStep(): f64 {
+  const error = opqRotateStep(sample, sampleRows);
+  pqDerive();
+  return error;
 }
 
 /** Frees the training sample. */
@@ -233,7 +245,8 @@ export function trainSampleRelease(): void {
 
 /** Encodes one row into the code of `slot`; keeps `R·x` too while a bulk build holds projections. */
 function encodeRow(row: usize, slot: u32): void {
-  pqProjectStored(row, projected);
+  if (encEnabled) encoderForward(row, projected);
+  else pqProjectStored(row, projected);
   pqEncode(projected, codeOf(slot));
   if (spaceHasProjections()) {
     const dst = projectedOf(slot);

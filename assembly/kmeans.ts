@@ -66,27 +66,16 @@ export function nearestCentroid(x: usize, interleaved: usize, norms: usize, k: i
 
 /**
  * Trains `k` centroids on column block `[offset, offset + dsub)` of `n` rows of `stride` floats.
- * Fewer rows than centroids: each row becomes a centroid and the rest repeat them.
+ * Fewer rows than centroids: each row becomes a centroid and the rest repeat them. `warm` keeps the
+ * centroids already in `centroidsOut` as the starting point (OPQ's alternating refinement).
  * @param centroidsOut `(k, dsub)` f32
  * @returns the number of iterations run
  */
-export function kmeansTrain(x: usize, n: i32, stride: i32, offset: i32, dsub: i32, k: i32, maxIter: i32, seed: u32, centroidsOut: usize): i32 {
+export function kmeansTrain(x: usize, n: i32, stride: i32, offset: i32, dsub: i32, k: i32, maxIter: i32, seed: u32, centroidsOut: usize, warm: bool): i32 {
   const subBytes = <usize>dsub << 2;
   const sub = allocZeroed(<usize>n * subBytes);
   for (let r = 0; r < n; r++) memory.copy(sub + <usize>r * subBytes, x + ((<usize>r * <usize>stride + <usize>offset) << 2), subBytes);
-
-  rngSeed(seed);
-  const order = allocZeroed(<usize>n << 2);
-  for (let r = 0; r < n; r++) store<i32>(order + (<usize>r << 2), r);
-  const picks = min(k, n);
-  for (let c = 0; c < picks; c++) {
-    const j = c + <i32>(rngNextU32() % <u32>(n - c));
-    const t = load<i32>(order + (<usize>j << 2));
-    store<i32>(order + (<usize>j << 2), load<i32>(order + (<usize>c << 2)));
-    store<i32>(order + (<usize>c << 2), t);
-  }
-  for (let c = 0; c < k; c++) memory.copy(centroidsOut + <usize>c * subBytes, sub + <usize>load<i32>(order + (<usize>(c % picks) << 2)) * subBytes, subBytes);
-  release(order);
+  if (!warm) initialCentroids(sub, n, dsub, k, seed, centroidsOut);
   if (n <= k) { release(sub); return 0; }
 
   const assign = allocZeroed(<usize>n << 2);
@@ -125,6 +114,23 @@ export function kmeansTrain(x: usize, n: i32, stride: i32, offset: i32, dsub: i3
   }
   release(norms); release(interleaved); release(counts); release(sums); release(assign); release(sub);
   return iter;
+}
+
+/** Seeded random distinct rows as the initial centroids (Faiss's default); fewer rows than centroids repeat. */
+function initialCentroids(sub: usize, n: i32, dsub: i32, k: i32, seed: u32, centroidsOut: usize): void {
+  const subBytes = <usize>dsub << 2;
+  rngSeed(seed);
+  const order = allocZeroed(<usize>n << 2);
+  for (let r = 0; r < n; r++) store<i32>(order + (<usize>r << 2), r);
+  const picks = min(k, n);
+  for (let c = 0; c < picks; c++) {
+    const j = c + <i32>(rngNextU32() % <u32>(n - c));
+    const t = load<i32>(order + (<usize>j << 2));
+    store<i32>(order + (<usize>j << 2), load<i32>(order + (<usize>c << 2)));
+    store<i32>(order + (<usize>c << 2), t);
+  }
+  for (let c = 0; c < k; c++) memory.copy(centroidsOut + <usize>c * subBytes, sub + <usize>load<i32>(order + (<usize>(c % picks) << 2)) * subBytes, subBytes);
+  release(order);
 }
 
 function splitEmptyClusters(centroids: usize, counts: usize, k: i32, dsub: i32): void {

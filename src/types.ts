@@ -120,6 +120,13 @@ export interface BuildProgress {
 export interface BuildOptions {
   /** Called as the build advances. */
   onProgress?: (progress: BuildProgress) => void;
+  /**
+   * The codec: product quantization after the PCA rotation (`'pq'`), or with that rotation refined
+   * by OPQ's alternating Procrustes steps (`'opq'`). Default `'pq'`.
+   */
+  codec?: 'pq' | 'opq';
+  /** OPQ refinement rounds when `codec` is `'opq'`; default 8. */
+  opqIterations?: number;
 }
 
 /** What `stats()` reports. Byte counts are what each part holds in memory now. */

@@ -27,7 +27,8 @@ export interface KernelExports {
   trainFinish(): void;
   encodeSlots(slotsPtr: number, n: number): void;
   trainSampleProject(slotsPtr: number, n: number): void;
-  trainSubspace(s: number, maxIter: number, seed: number): number;
+  trainSubspace(s: number, maxIter: number, seed: number, warm: number): number;
+  trainOpqStep(): number;
   trainSampleRelease(): void;
   encodeRows(rowsPtr: number, first: number, n: number): void;
   encodeStored(first: number, n: number): void;
