@@ -42,12 +42,20 @@ type MessageArgs<C extends ErrorCode> = Parameters<(typeof MESSAGES)[C]>;
  * ```
  */
 export class QuantumDBError extends Error {
+  /** Always `'QuantumDBError'`; {@link isQuantumDBError} relies on it. */
   override readonly name = 'QuantumDBError';
   /** Stable machine-readable code. */
   readonly code: ErrorCode;
   /** Structured facts about the failure (byte offset, index, id …) where there are any. */
   readonly details?: Record<string, unknown>;
 
+  /**
+   * @param code the stable code
+   * @param message what happened and what to do
+   * @param details structured facts (byte offset, index, id …)
+   * @param cause the underlying error, if any
+   * @throws nothing
+   */
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.code = code;
@@ -67,6 +75,13 @@ export function qdbError<C extends ErrorCode>(code: C, args: MessageArgs<C>, det
 /**
  * True when `e` is a {@link QuantumDBError}. Works across the ESM and CommonJS builds, where
  * `instanceof` fails because each build has its own class.
+ * @param e anything caught
+ * @returns whether `e` is a QuantumDBError (and narrows its type)
+ * @throws nothing
+ * @example
+ * ```ts
+ * try { db.search(query); } catch (e) { if (isQuantumDBError(e) && e.code === 'NOT_TRAINED') await db.buildIndex(); }
+ * ```
  */
 export function isQuantumDBError(e: unknown): e is QuantumDBError {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'QuantumDBError' && typeof (e as { code?: unknown }).code === 'string';

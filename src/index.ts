@@ -8,3 +8,5 @@ export type {
   BuildOptions, BuildProgress, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchFilter, SearchHit,
   SearchOptions, StoredEntry, VectorInput, VectorsInput,
 } from './types.js';
+export type { ExportStreamOptions, FromStreamOptions, FromStreamProgress } from './formats/stream-io.js';
+export type { VectorFileFormat } from './formats/vector-files.js';

@@ -7,6 +7,7 @@ import { encodeRows, trainPqCodec, type PqCodecConfig } from './codec/pq-codec.j
 import { qdbError } from './errors.js';
 import { IdMap } from './ids.js';
 import { checkMetadata, checkQuery, copyRows, countRows, positiveInt } from './input.js';
+import { buildFromStream, exportStream, type ExportStreamOptions, type FromStreamOptions } from './formats/stream-io.js';
 import { planFilter, type FilterPlan } from './search/filter.js';
 import { loadImage, openImage, saveImage, snapshotImage, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
 import { MappedRows } from './storage/row-store.js';
@@ -27,7 +28,7 @@ const DEFAULT_OPQ_ITERATIONS = 8;
 const STAGE_ROWS = 4_096;
 /** `save()` compacts first when more than this fraction of slots are deleted. */
 export const AUTO_COMPACT_RATIO = 0.25;
-const DEFAULTS = { seed: 42, M: 16, efConstruction: 200, ef: 64, rerank: 64, flatThreshold: 2_000, trainSampleSize: 20_000, kmeansIterations: 20 };
+const DEFAULTS = { seed: 42, M: 16, efConstruction: 200, ef: 160, rerank: 160, flatThreshold: 2_000, trainSampleSize: 20_000, kmeansIterations: 20 };
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -112,8 +113,48 @@ export class QuantumDB {
   /** True once `buildIndex()` has trained the codec and built the graph. */
   get isBuilt(): boolean { return this.built; }
 
-  /** The live ids, in insertion order. */
+  /**
+   * The live ids, in slot order (insertion order until a compaction).
+   * @returns an iterator over the ids
+   * @throws nothing
+   * @example
+   * ```ts
+   * for (const id of db.ids()) console.log(id, db.get(id)?.metadata);
+   * ```
+   */
   ids(): IterableIterator<string> { return this.idMap.ids(); }
+
+  /**
+   * Builds a database from a vector file: Vectro+ STREAM1 / QSTREAM1 / PQSTREAM1, `.fvecs`,
+   * `.npy` (float32, C order) or JSONL `{"id": …, "vector": […]}`, read in batches.
+   * @param path the file (or its bytes)
+   * @param options database options (`dim` defaults to the first row's length) and reading options
+   * @returns the database, built unless `build: false`
+   * @throws QuantumDBError `CORRUPT_FILE` (with the byte offset), `IO_ERROR`, `DIMENSION_MISMATCH`, `DUPLICATE_ID`, …
+   * @example
+   * ```ts
+   * const db = await QuantumDB.fromStream('embeddings.stream1.bin', { metric: 'cosine' });
+   * ```
+   */
+  static async fromStream(path: string | Uint8Array, options: FromStreamOptions = {}): Promise<QuantumDB> {
+    return buildFromStream(path, options, (resolved) => new QuantumDB(resolved));
+  }
+
+  /**
+   * Writes the stored vectors (unit length under cosine) as a Vectro+ STREAM1, QSTREAM1 or
+   * PQSTREAM1 file, in id order, atomically.
+   * @param path the file to write
+   * @param options `format` (default `'stream1'`) and, for PQSTREAM1, the codebook's `m`, `k`, …
+   * @returns the number of records written
+   * @throws QuantumDBError `IO_ERROR`; `INVALID_ARGUMENT` for a database saved without vectors.
+   * @example
+   * ```ts
+   * await db.exportStream('vectors.qstream1.bin', { format: 'qstream1' });
+   * ```
+   */
+  async exportStream(path: string, options: ExportStreamOptions = {}): Promise<number> {
+    return exportStream(this, path, options);
+  }
 
   /**
    * Adds vectors under new ids, with optional metadata. Before `buildIndex()` they are only
@@ -363,7 +404,15 @@ export class QuantumDB {
     return QuantumDB.fromImage(loadImage(bytes), options);
   }
 
-  /** Lets go of the file mapping of an opened database (searching it afterwards is an error). */
+  /**
+   * Lets go of the file mapping of an opened database; searching it afterwards is an error.
+   * @throws nothing
+   * @example
+   * ```ts
+   * const db = await QuantumDB.open('index.qdb');
+   * try { db.search(query); } finally { db.close(); }
+   * ```
+   */
   close(): void {
     this.releaseMapping?.();
     this.releaseMapping = undefined;
@@ -371,6 +420,8 @@ export class QuantumDB {
 
   /**
    * What the database holds and what each part costs in memory.
+   * @returns sizes, parameters, byte counts per part and build times
+   * @throws nothing
    * @example
    * ```ts
    * console.log(db.stats().bytes.index / db.size, 'bytes per vector');

@@ -21,7 +21,7 @@ import { ByteSource, corruptFile, withSource, writeFileAtomic } from './atomic-f
 import { BinWriter, fromLE32, toLE32 } from './vectro-quant.js';
 import { parseVectroStream, type AnyIterable, type StreamReadOptions, type VectorRecord } from './vectro-stream.js';
 
-/** Formats {@link readVectors} understands. `vectro` covers STREAM1, QSTREAM1 and PQSTREAM1. */
+/** Vector file formats QuantumDB reads (`QuantumDB.fromStream`). `vectro` covers STREAM1, QSTREAM1 and PQSTREAM1. */
 export type VectorFileFormat = 'fvecs' | 'npy' | 'jsonl' | 'vectro';
 
 /** Options for the `.fvecs`/`.ivecs`/`.npy`/JSONL readers. */

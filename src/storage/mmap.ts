@@ -15,7 +15,7 @@
  * Size limits (Node 20): one `Uint8Array` holds at most 4 GiB, and `fs.readFile` at most 2 GiB, so
  * larger files need positional reads through a `QdbByteSource` instead.
  */
-import { open, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { qdbError } from '../errors.js';
 
 /** A read-only view of a whole file. */
@@ -114,6 +114,7 @@ export async function mapFile(path: string, options: MapFileOptions = {}): Promi
   const addon = options.fallback === true ? undefined : await loadAddon();
   if (addon === undefined) {
     try {
+      const { readFile } = await import('node:fs/promises');
       const buf = await readFile(path);
       return handle(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), false);
     } catch (e) {
@@ -121,8 +122,9 @@ export async function mapFile(path: string, options: MapFileOptions = {}): Promi
     }
   }
   let action = 'open';
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  let fh: FileHandle | undefined;
   try {
+    const { open } = await import('node:fs/promises');
     fh = await open(path, 'r');
     action = 'stat';
     const { size } = await fh.stat();

@@ -1,0 +1,98 @@
+/**
+ * @module client/transport
+ * What both transports of `QuantumDBClient` implement, the request and answer types they share,
+ * and the turning of a server's error (or a failure of the transport itself) back into a
+ * `QuantumDBError`. A server error keeps the server's code, message and details; a transport
+ * failure gets the closest code and names the transport's own code in `details.transportCode`:
+ *
+ * ```
+ * deadline exceeded, connection refused or reset, server unreachable   → IO_ERROR
+ * message too large (gRPC RESOURCE_EXHAUSTED, HTTP 413), body not JSON → INVALID_ARGUMENT
+ * anything else (unknown route or method, a reply that is not ours)     → INTERNAL
+ * ```
+ */
+import { QuantumDBError, type ErrorCode } from '../errors.js';
+import type { Metadata, QuantumDBStats, SearchHit } from '../types.js';
+
+/** A metadata value a filter compares with (`===`). */
+export type MetadataScalar = string | number | boolean | null;
+
+/** What a search may be restricted to: an allow-list of ids and/or metadata equalities (both must hold). */
+export interface FilterSpec {
+  ids?: readonly string[];
+  metadata?: Readonly<Record<string, MetadataScalar>>;
+}
+
+/** One query, as `search` options plus the vector. */
+export interface SearchQuery {
+  vector: ArrayLike<number>;
+  /** Results wanted; default 10. */
+  k?: number;
+  /** Beam width of the graph search; default the database's. */
+  ef?: number;
+  /** Candidates re-scored exactly; 0 = off; default the database's. */
+  rerank?: number;
+  filter?: FilterSpec;
+}
+
+/** One entry of `add`. */
+export interface AddItem {
+  id: string;
+  vector: ArrayLike<number>;
+  metadata?: Metadata;
+}
+
+/** What `add` answers. */
+export interface AddResult { added: number; size: number }
+/** What `delete` answers. */
+export interface DeleteResult { deleted: number; size: number }
+/** What `buildIndex` answers. */
+export interface BuildResult { size: number; built: boolean; buildSeconds: { codec: number; graph: number } }
+/** Options of `buildIndex`. */
+export interface BuildRequest { codec?: 'pq' | 'opq'; opqIterations?: number }
+/** What `health` answers. */
+export interface ServerHealth { status: 'ok'; size: number; dim: number; metric: string; built: boolean; readOnly: boolean }
+/** What `stats` answers: the database's `stats()` plus the service counters. */
+export type ServerStats = QuantumDBStats & {
+  service: { requests: number; errors: number; startedAt: string; uptimeSeconds: number; changed: boolean };
+};
+
+/** The operations, each bounded by an absolute deadline in ms since the epoch (Infinity: none). */
+export interface Transport {
+  add(items: readonly AddItem[], deadline: number): Promise<AddResult>;
+  search(query: SearchQuery, deadline: number): Promise<SearchHit[]>;
+  /** Answers in query order, each as soon as it arrives. */
+  batchSearch(queries: AsyncIterable<SearchQuery> | Iterable<SearchQuery>, deadline: number): AsyncGenerator<SearchHit[]>;
+  delete(ids: readonly string[], deadline: number): Promise<DeleteResult>;
+  buildIndex(request: BuildRequest, deadline: number): Promise<BuildResult>;
+  stats(deadline: number): Promise<ServerStats>;
+  health(deadline: number): Promise<ServerHealth>;
+  close(): void;
+}
+
+/** Every error code; `satisfies` makes the type check fail when `errors.ts` gains a code. */
+const CODES = {
+  INVALID_ARGUMENT: true, DIMENSION_MISMATCH: true, NON_FINITE_VALUE: true, ZERO_VECTOR: true, EMPTY_ID: true, DUPLICATE_ID: true,
+  UNKNOWN_ID: true, NOT_TRAINED: true, CAPACITY_EXCEEDED: true, CORRUPT_FILE: true, UNSUPPORTED_VERSION: true, IO_ERROR: true,
+  WASM_UNAVAILABLE: true, INTERNAL: true,
+} as const satisfies Record<ErrorCode, true>;
+
+/** True when `code` is one of QuantumDB's error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(CODES, code);
+}
+
+/** A failure of the transport (not an error the service raised). */
+export function transportError(code: ErrorCode, message: string, transport: 'http' | 'grpc', transportCode: string, cause?: unknown): QuantumDBError {
+  return new QuantumDBError(code, message, { transport, transportCode }, cause);
+}
+
+/** The client-side refusal of a value the wire cannot carry (the server would refuse it too). */
+export function invalidArgument(message: string): QuantumDBError {
+  return new QuantumDBError('INVALID_ARGUMENT', message);
+}
+
+/** Milliseconds left until `deadline` (≥ 0; Infinity when there is none). */
+export function remainingMs(deadline: number): number {
+  return Math.max(0, deadline - Date.now());
+}
