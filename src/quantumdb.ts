@@ -369,10 +369,11 @@ export class QuantumDB {
 
   /**
    * Opens a `.qdb` file. Codes and graph are copied into kernel memory once; the re-rank vectors
-   * stay in a memory mapping (or in memory when the native mmap addon is missing) and only the
-   * rows a query re-ranks are read. Every section is checked before it is trusted.
+   * stay in the file — memory-mapped when the optional `@riaskov/mmap-io` addon is installed, read
+   * row by row otherwise — and only the rows a query re-ranks are read. Every section is checked
+   * before it is trusted.
    * @param path the file
-   * @param options `readOnly`, `vectors: 'mapped' | 'memory'`
+   * @param options `readOnly`, `vectors: 'mapped' | 'memory'`, `mmap`
    * @throws QuantumDBError `CORRUPT_FILE` (truncated, damaged or foreign file), `UNSUPPORTED_VERSION`, `IO_ERROR`.
    * @example
    * ```ts
@@ -380,7 +381,7 @@ export class QuantumDB {
    * ```
    */
   static async open(path: string, options: OpenOptions = {}): Promise<QuantumDB> {
-    const { image, release } = await openImage(path);
+    const { image, release } = await openImage(path, options.mmap !== false);
     try {
       const db = QuantumDB.fromImage(image, options);
       if (db.mapped) db.releaseMapping = release;

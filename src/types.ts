@@ -89,6 +89,11 @@ export interface OpenOptions {
    * loaded into memory, which allows later inserts with exact distances and `buildIndex()`.
    */
   vectors?: 'mapped' | 'memory';
+  /**
+   * Map the file with the optional `@riaskov/mmap-io` addon when it is installed (default), or
+   * read it with positional reads (`false`: for file systems where mapping is unreliable).
+   */
+  mmap?: boolean;
 }
 
 /** Options of `search`. */

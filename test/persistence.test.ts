@@ -30,9 +30,10 @@ describe('save and open', () => {
     const path = join(dir, 'round.qdb');
     await db.save(path);
     const mapped = await QuantumDB.open(path);
+    const positional = await QuantumDB.open(path, { mmap: false });
     const memory = await QuantumDB.open(path, { vectors: 'memory' });
     const bytes = QuantumDB.fromBytes(new Uint8Array(readFileSync(path)));
-    for (const other of [mapped, memory, bytes]) {
+    for (const other of [mapped, positional, memory, bytes]) {
       expect(answers(other)).toEqual(answers(db));
       expect(answers(other, { rerank: 0 })).toEqual(answers(db, { rerank: 0 }));
       expect(other.size).toBe(N);
@@ -41,7 +42,9 @@ describe('save and open', () => {
     expect(mapped.stats().vectors).toBe('mapped');
     expect(memory.stats().vectors).toBe('memory');
     expect(mapped.stats().bytes.vectors).toBe(0);
+    expect(positional.stats().bytes.vectors).toBe(0);
     mapped.close();
+    positional.close();
   });
 
   it('stores vectors as f16 or int8 with nearly the same results, or none (ADC scores only)', async () => {
@@ -213,12 +216,26 @@ describe('hostile files', () => {
     expectQdbError(() => QuantumDB.fromBytes(encodeQdb(sections)), 'CORRUPT_FILE');
   });
 
+  it('finds a damaged vector chunk through positional reads too', async () => {
+    const db = await makeDb();
+    const bytes = db.toBytes();
+    const vectors = decodeQdb(bytes).info(SectionKind.VECTORS) as { offset: number; length: number };
+    bytes[vectors.offset + 100] ^= 0x10;
+    const path = join(dir, 'damaged.qdb');
+    writeFileSync(path, bytes);
+    const opened = await QuantumDB.open(path, { mmap: false });
+    expectQdbError(() => opened.search(row(queries, 0), { k: 10 }), 'CORRUPT_FILE');
+    opened.close();
+  });
+
   it('rejects foreign, empty and missing files', async () => {
     expectQdbError(() => QuantumDB.fromBytes(new TextEncoder().encode('definitely not a database, just some text here ...'.repeat(3))), 'CORRUPT_FILE');
     const path = join(dir, 'foreign.qdb');
     writeFileSync(path, 'hello');
     await expectQdbErrorAsync(() => QuantumDB.open(path), 'CORRUPT_FILE');
     await expectQdbErrorAsync(() => QuantumDB.open(join(dir, 'missing.qdb')), 'IO_ERROR');
+    await expectQdbErrorAsync(() => QuantumDB.open(path, { mmap: false }), 'CORRUPT_FILE');
+    await expectQdbErrorAsync(() => QuantumDB.open(join(dir, 'missing.qdb'), { mmap: false }), 'IO_ERROR');
   });
 });
 

@@ -16,14 +16,14 @@
  *   VECTOR_CHECKSUMS  u32 CRC32C per 1 MiB chunk of VECTORS, verified when a chunk is first read
  */
 import { qdbError } from '../errors.js';
-import { writeFileAtomic } from '../formats/atomic-file.js';
+import { ioError, writeFileAtomic } from '../formats/atomic-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors.js';
 import type { Metadata, QuantumDBStats } from '../types.js';
-import { mapFile } from './mmap.js';
+import { isMmapAvailable, mapFile } from './mmap.js';
 import { chunkChecksums, encodedRowBytes, MappedRows } from './row-store.js';
 import {
   decodeQdb, decodeStringTable, encodeF16, encodeQdb, encodeStringTable, planQdb, qdbPieces, quantizeInt8, SectionKind, VectorEncoding,
-  type QdbFile, type QdbSectionInput,
+  type QdbByteSource, type QdbFile, type QdbSectionInput,
 } from './qdb-layout.js';
 
 /** Section kind of the per-chunk checksums of VECTORS (added in format 1.0 by this module). */
@@ -140,27 +140,58 @@ export function snapshotImage(image: DatabaseImage): Uint8Array {
   return encodeQdb(imageSections(image));
 }
 
-/** Maps `path` (or reads it when the mmap addon is missing) and checks it; `release` drops the mapping. */
-export async function openImage(path: string): Promise<{ image: LoadedImage; release: () => void }> {
-  const file = await mapFile(path);
+/**
+ * Opens and checks `path`: memory-mapped when the mmap addon is installed, otherwise read with
+ * positional reads (every section but the vectors is read once; vector rows per query). Either
+ * way the vectors never become resident as a whole. `release` unmaps or closes the file.
+ */
+export async function openImage(path: string, mmap = true): Promise<{ image: LoadedImage; release: () => void }> {
+  if (mmap && (await isMmapAvailable())) {
+    const file = await mapFile(path);
+    try {
+      return { image: loadImage(file.bytes), release: () => file.close() };
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+  const { openSync, fstatSync, readSync, closeSync } = await import('node:fs');
+  let fd: number;
   try {
-    return { image: loadImage(file.bytes), release: () => file.close() };
+    fd = openSync(path, 'r');
   } catch (e) {
-    file.close();
+    throw ioError('open', path, e);
+  }
+  const source: QdbByteSource = {
+    byteLength: fstatSync(fd).size,
+    read(offset, length) {
+      const out = new Uint8Array(length);
+      for (let done = 0; done < length;) {
+        const got = readSync(fd, out, done, length - done, offset + done);
+        if (got === 0) throw qdbError('IO_ERROR', [`${JSON.stringify(path)} ended early while reading it; the file changed while open`], { path, offset });
+        done += got;
+      }
+      return out;
+    },
+  };
+  try {
+    return { image: readImage(decodeQdb(source), source), release: () => closeSync(fd) };
+  } catch (e) {
+    closeSync(fd);
     throw e;
   }
 }
 
 /** Checks `.qdb` bytes and reads the database in them (vectors stay in `bytes`). */
 export function loadImage(bytes: Uint8Array): LoadedImage {
-  return readImage(decodeQdb(bytes));
+  return readImage(decodeQdb(bytes), { byteLength: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) });
 }
 
 /**
  * Reads and checks every section but VECTORS (whose chunks are verified on first use).
  * @throws QuantumDBError `CORRUPT_FILE` naming the section and offset of the first inconsistency.
  */
-function readImage(file: QdbFile): LoadedImage {
+function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   const section = (kind: number) => file.section(kind);
   const offsetOf = (kind: number) => file.info(kind)?.offset ?? 0;
   let config: StoredConfig;
@@ -214,14 +245,14 @@ function readImage(file: QdbFile): LoadedImage {
   const vectorsInfo = file.info(SectionKind.VECTORS);
   const vectorEncoding = vectorsInfo?.flags ?? VectorEncoding.NONE;
   if (!Object.values(VectorEncoding).includes(vectorEncoding as never)) throw corrupt(vectorsInfo?.offset ?? 0, `unknown vector encoding ${vectorEncoding}`);
-  const vectors = file.section(SectionKind.VECTORS, { verify: false });
-  expect(SectionKind.VECTORS, vectors, n * encodedRowBytes(vectorEncoding, dim), 'vectors');
+  const vectorsLength = vectorsInfo?.length ?? 0;
+  if (vectorsLength !== n * encodedRowBytes(vectorEncoding, dim)) throw corrupt(vectorsInfo?.offset ?? 0, `the vectors section holds ${vectorsLength} bytes, ${n * encodedRowBytes(vectorEncoding, dim)} expected for ${n} slots`);
   const sums = section(VECTOR_CHECKSUMS_KIND);
   const vectorChecksums = new Uint32Array(sums.slice().buffer);
-  if (vectorChecksums.length !== Math.ceil(vectors.length / (1 << 20))) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), 'the vector checksums do not cover the vectors');
+  if (vectorChecksums.length !== Math.ceil(vectorsLength / (1 << 20))) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), 'the vector checksums do not cover the vectors');
   return {
     config, codec, ids, metadata, deleted,
-    rows: new MappedRows(vectors, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0),
+    rows: new MappedRows(source, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0),
     codes: expect(SectionKind.CODES, section(SectionKind.CODES), n * m, 'codes'),
     level0: expect(SectionKind.GRAPH_LEVEL0, section(SectionKind.GRAPH_LEVEL0), n * (1 + 2 * M) * 4, 'level-0 graph'),
     levels: upperAll.subarray(0, n),

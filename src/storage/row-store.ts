@@ -1,14 +1,15 @@
 /**
  * @module storage/row-store
  * The full-precision rows behind re-rank and `get`. A database built in this process keeps them
- * in kernel memory; a database opened from a `.qdb` file leaves them in the file mapping (f32, f16
- * or int8) and reads only the rows a query re-ranks, so they are never resident as a whole. Rows
- * added after opening are appended in memory. A mapped chunk is checked against its CRC32C the
- * first time any of its rows is read, so a corrupted file can never produce a wrong score.
+ * in kernel memory; a database opened from a `.qdb` file leaves them in the file (f32, f16 or
+ * int8) — mapped, or read row by row with positional reads when the mmap addon is absent — and
+ * reads only the rows a query re-ranks, so they are never resident as a whole. Rows added after
+ * opening are appended in memory. A chunk of the file is checked against its CRC32C the first time
+ * any of its rows is read, so a corrupted file can never produce a wrong score.
  */
 import { qdbError } from '../errors.js';
 import { crc32c } from './checksum.js';
-import { decodeF16, dequantizeInt8, VectorEncoding } from './qdb-layout.js';
+import { decodeF16, dequantizeInt8, VectorEncoding, type QdbByteSource } from './qdb-layout.js';
 
 /** Bytes covered by one checksum of the VECTOR_CHECKSUMS section. */
 export const VECTOR_CHUNK_BYTES = 1 << 20;
@@ -43,31 +44,28 @@ export function encodedRowBytes(encoding: number, dim: number): number {
 export class MappedRows {
   private readonly verified: Uint8Array;
   private readonly rowBytes: number;
-  /** f32 or f16 view of the section (the section is 64-byte aligned in the file). */
-  private readonly typed: Float32Array | Uint16Array | undefined;
   private appended = new Float32Array(0);
   private appendedCount = 0;
   /** After compaction: slot → source row (base rows first, then appended ones). */
   private sourceOf: Uint32Array | undefined;
   private slots: number;
 
+  /**
+   * @param source the file's bytes (a mapping or positional reads)
+   * @param fileOffset where the VECTORS section starts in `source`
+   */
   constructor(
-    private readonly bytes: Uint8Array,
+    private readonly source: QdbByteSource,
     private readonly encoding: number,
     private readonly dim: number,
     /** Rows held by `bytes`. */
     readonly baseCount: number,
     private readonly checksums: Uint32Array,
-    /** File offset of `bytes`, for error details. */
     private readonly fileOffset: number,
   ) {
     this.slots = baseCount;
     this.rowBytes = encodedRowBytes(encoding, dim);
     this.verified = new Uint8Array(checksums.length);
-    // A mapping starts page-aligned; only a small file read into a pooled Buffer can be misaligned.
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-    if (encoding === VectorEncoding.F32) this.typed = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length >>> 2);
-    else if (encoding === VectorEncoding.F16) this.typed = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length >>> 1);
   }
 
   /** True when re-rank vectors exist (the file was not saved with `vectors: 'none'`). */
@@ -83,10 +81,12 @@ export class MappedRows {
     }
     const start = slot * this.rowBytes;
     this.verify(start, start + this.rowBytes);
-    const at = slot * this.dim;
-    if (this.encoding === VectorEncoding.F32) out.set((this.typed as Float32Array).subarray(at, at + this.dim));
-    else if (this.encoding === VectorEncoding.F16) decodeF16((this.typed as Uint16Array).subarray(at, at + this.dim), out);
-    else dequantizeInt8(this.bytes.subarray(start, start + this.rowBytes), this.dim, 0, out);
+    let row = this.source.read(this.fileOffset + start, this.rowBytes);
+    // Rows are 4-byte aligned in the file; only a small file read into a pooled Buffer can be misaligned.
+    if (row.byteOffset % 4 !== 0) row = row.slice();
+    if (this.encoding === VectorEncoding.F32) out.set(new Float32Array(row.buffer, row.byteOffset, this.dim));
+    else if (this.encoding === VectorEncoding.F16) decodeF16(new Uint16Array(row.buffer, row.byteOffset, this.dim), out);
+    else dequantizeInt8(row, this.dim, 0, out);
   }
 
   /** Appends rows (n × dim floats) for the next slots. */
@@ -122,7 +122,8 @@ export class MappedRows {
   private verify(from: number, to: number): void {
     for (let c = Math.floor(from / VECTOR_CHUNK_BYTES); c * VECTOR_CHUNK_BYTES < to; c++) {
       if (this.verified[c]) continue;
-      const chunk = this.bytes.subarray(c * VECTOR_CHUNK_BYTES, Math.min((c + 1) * VECTOR_CHUNK_BYTES, this.bytes.length));
+      const from = c * VECTOR_CHUNK_BYTES;
+      const chunk = this.source.read(this.fileOffset + from, Math.min(VECTOR_CHUNK_BYTES, this.baseCount * this.rowBytes - from));
       if (crc32c(chunk) !== this.checksums[c]) {
         throw qdbError('CORRUPT_FILE', [`the re-rank vectors are damaged near byte ${this.fileOffset + c * VECTOR_CHUNK_BYTES} (checksum mismatch); restore the file from a good copy or save it again from the source data`], { offset: this.fileOffset + c * VECTOR_CHUNK_BYTES });
       }
