@@ -5,7 +5,7 @@
 export { AUTO_COMPACT_RATIO, QuantumDB } from './quantumdb.js';
 export { QuantumDBError, isQuantumDBError, type ErrorCode } from './errors.js';
 export type {
-  BuildOptions, BuildProgress, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchFilter, SearchHit,
+  BuildOptions, BuildProgress, CodecKind, CodecReport, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchFilter, SearchHit,
   SearchOptions, StoredEntry, VectorInput, VectorsInput,
 } from './types.js';
 export type { ExportStreamOptions, FromStreamOptions, FromStreamProgress } from './formats/stream-io.js';

@@ -3,16 +3,19 @@
  * The `QuantumDB` class: validates input, keeps ids and metadata, and sequences codec → kernels →
  * re-rank. Search is synchronous; only training, building, saving and opening are async.
  */
-import { encodeRows, trainPqCodec, type PqCodecConfig } from './codec/pq-codec.js';
-import { qdbError } from './errors.js';
+import { decodeCodecFile, encodeCodecFile, type CodecFile } from './codec/codec-file.js';
+import { chooseCodec, loadLearnedCodec, loadLinearCodec, readLinearCodec, trainLearnedCodec, validateLinearCodecs, type LearnedCodecWeights, type LinearCodec } from './codec/learned-codec.js';
+import { encodeRows, refineWithOpq, sampleSlots, trainPqCodec, type PqCodecConfig } from './codec/pq-codec.js';
+import { isQuantumDBError, qdbError } from './errors.js';
 import { IdMap } from './ids.js';
 import { checkMetadata, checkQuery, copyRows, countRows, positiveInt } from './input.js';
+import { ioError, writeFileAtomic } from './formats/atomic-file.js';
 import { buildFromStream, exportStream, type ExportStreamOptions, type FromStreamOptions } from './formats/stream-io.js';
 import { planFilter, type FilterPlan } from './search/filter.js';
 import { loadImage, openImage, saveImage, snapshotImage, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
 import { MappedRows } from './storage/row-store.js';
 import type {
-  BuildOptions, BuildProgress, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchHit, SearchOptions,
+  BuildOptions, BuildProgress, CodecReport, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchHit, SearchOptions,
   StoredEntry, VectorInput, VectorsInput,
 } from './types.js';
 import { KERNEL_BUILD, KERNEL_FILTER, KERNEL_METRIC, Kernels } from './wasm/abi.js';
@@ -24,6 +27,10 @@ const GRAPH_CHUNK = 1_000;
 const GROWTH = 1.5;
 /** OPQ refinement rounds by default (Ge et al. report most of the gain within ten). */
 const DEFAULT_OPQ_ITERATIONS = 8;
+/** `codec: 'auto'` tries OPQ and the learned codec from this many vectors up: below it they gained nothing measurable and cost most of the build. */
+export const AUTO_CODEC_MIN_ROWS = 50_000;
+const DEFAULT_TRAIN_BUDGET_SECONDS = 60;
+const CODECS = ['auto', 'pq', 'opq', 'learned'] as const;
 /** Rows staged in kernel scratch at a time while adding. */
 const STAGE_ROWS = 4_096;
 /** `save()` compacts first when more than this fraction of slots are deleted. */
@@ -53,7 +60,12 @@ export class QuantumDB {
   private kernels = new Kernels();
   private readonly idMap = new IdMap();
   private metadata: (Metadata | undefined)[] = [];
-  private readonly codec: Omit<PqCodecConfig, 'opqIterations'>;
+  private readonly codec: PqCodecConfig;
+  /** The learned codec's weights when it is in use. */
+  private learned: LearnedCodecWeights | undefined;
+  private codecReport: CodecReport = { kind: 'pq', backend: null, trainSeconds: 0, validation: { pq: null, opq: null, learned: null }, reason: 'not built yet' };
+  /** Set by `importCodec`: `buildIndex` keeps this codec instead of training one. */
+  private codecImported = false;
   private readonly params: Params;
 
   private capacity = 0;
@@ -251,10 +263,7 @@ export class QuantumDB {
       if (this.kernels.raw.deletedCount() > 0) this.moveLiveSlots();
       const n = this.idMap.slotCount;
       const t0 = performance.now();
-      const codec = options.codec ?? 'pq';
-      if (codec !== 'pq' && codec !== 'opq') throw qdbError('INVALID_ARGUMENT', [`codec must be 'pq' or 'opq', got ${String(codec)}`]);
-      const opqIterations = codec === 'opq' ? positiveInt(options.opqIterations, DEFAULT_OPQ_ITERATIONS, 'opqIterations') : 0;
-      this.params.targetDim = await trainPqCodec(this.kernels, this.dim, n, { ...this.codec, opqIterations }, report);
+      if (!this.codecImported) await this.trainCodec(n, options, report);
       const t1 = await this.buildGraph(this.kernels, report);
       this.buildSeconds.codec = (t1 - t0) / 1000;
       this.buildSeconds.graph = (performance.now() - t1) / 1000;
@@ -263,6 +272,91 @@ export class QuantumDB {
       this.busy = undefined;
     }
     return this;
+  }
+
+  /** Trains the codec `options.codec` asks for (see {@link BuildOptions.codec}) and loads it into the kernels. */
+  private async trainCodec(n: number, options: BuildOptions, report: (phase: BuildProgress['phase'], done: number, total: number) => Promise<void>): Promise<void> {
+    const codec = options.codec ?? 'auto';
+    if (!CODECS.includes(codec)) throw qdbError('INVALID_ARGUMENT', [`codec must be one of ${CODECS.join(', ')}, got ${String(codec)}`]);
+    const opqIterations = positiveInt(options.opqIterations, DEFAULT_OPQ_ITERATIONS, 'opqIterations');
+    const budget = options.trainBudgetSeconds ?? DEFAULT_TRAIN_BUDGET_SECONDS;
+    if (!(typeof budget === 'number' && budget > 0)) throw qdbError('INVALID_ARGUMENT', [`trainBudgetSeconds must be a positive number, got ${String(budget)}`]);
+    const { kernels } = this;
+    this.learned = undefined;
+    kernels.check(kernels.raw.encoderUse(0), 'switching the encoder off');
+    this.params.targetDim = await trainPqCodec(kernels, this.dim, n, this.codec, report);
+    const compare = codec === 'auto' && n >= AUTO_CODEC_MIN_ROWS;
+    const none = { pq: null, opq: null, learned: null };
+    if (codec === 'pq' || (codec === 'auto' && !compare)) {
+      this.codecReport = { kind: 'pq', backend: null, trainSeconds: 0, validation: none, reason: codec === 'pq' ? "codec 'pq' requested" : `fewer than ${AUTO_CODEC_MIN_ROWS} vectors: PQ (OPQ and the learned codec are compared from ${AUTO_CODEC_MIN_ROWS} up)` };
+      return;
+    }
+    const { m, targetDim } = this.params;
+    const pq = readLinearCodec(kernels, 'pq', this.dim, targetDim, m);
+    let opq: LinearCodec | null = null;
+    if (codec !== 'learned') {
+      await refineWithOpq(kernels, n, this.codec, opqIterations, report);
+      opq = readLinearCodec(kernels, 'opq', this.dim, targetDim, m);
+    }
+    if (codec === 'opq') {
+      this.codecReport = { kind: 'opq', backend: null, trainSeconds: 0, validation: none, reason: "codec 'opq' requested" };
+      return;
+    }
+    const sample = this.sampleRows(Math.min(n, this.codec.trainSampleSize));
+    try {
+      const { weights, report: learnedReport } = await trainLearnedCodec(sample, this.metric, pq, opq,
+        { trainBudgetSeconds: budget, seed: this.params.seed, trainSampleSize: this.codec.trainSampleSize, backend: options.trainBackend ?? 'auto' },
+        ({ done, total, backend }) => options.onProgress?.({ phase: 'learned', done, total, backend }));
+      const choice = codec === 'learned' ? { kind: 'learned' as const, reason: "codec 'learned' requested" } : chooseCodec(learnedReport.validation);
+      this.codecReport = { kind: choice.kind, backend: learnedReport.backend, trainSeconds: learnedReport.trainSeconds, validation: { ...learnedReport.validation }, reason: choice.reason };
+      if (choice.kind === 'learned') {
+        loadLearnedCodec(kernels, weights);
+        this.learned = weights;
+      } else {
+        loadLinearCodec(kernels, choice.kind === 'opq' ? (opq as LinearCodec) : pq);
+      }
+    } catch (e) {
+      // 'auto' without TensorFlow.js installed compares the linear codecs only.
+      if (codec === 'learned' || !isQuantumDBError(e) || e.code !== 'INVALID_ARGUMENT') throw e;
+      const validation = validateLinearCodecs(sample, this.metric, pq, opq, { seed: this.params.seed });
+      const kind = opq !== null && (validation.opq as number) > validation.pq ? 'opq' : 'pq';
+      loadLinearCodec(kernels, kind === 'opq' ? (opq as LinearCodec) : pq);
+      this.codecReport = { kind, backend: null, trainSeconds: 0, validation: { ...validation, learned: null }, reason: `${e.message} Compared PQ and OPQ only: ${kind} has the best validation 10-recall@10` };
+    }
+    kernels.raw.codecLoaded();
+  }
+
+  /** The codec in use as a codec file. */
+  private codecFileBytes(): Uint8Array {
+    if (this.learned) return encodeCodecFile({ kind: 'learned', metric: this.metric, weights: this.learned });
+    const { m, targetDim } = this.params;
+    const kind = this.codecReport.kind === 'opq' ? 'opq' : 'pq';
+    return encodeCodecFile({ kind, metric: this.metric, codec: readLinearCodec(this.kernels, kind, this.dim, targetDim, m) });
+  }
+
+  /** Loads a decoded codec file into the kernels; `buildIndex` will keep it. */
+  private useCodecFile(file: CodecFile, reason: string): void {
+    const c = file.kind === 'learned' ? file.weights : file.codec;
+    if (file.metric !== this.metric || c.dim !== this.dim || c.m !== this.params.m || c.targetDim !== this.params.targetDim) {
+      throw qdbError('INVALID_ARGUMENT', [`the codec was trained for ${file.metric}, dim ${c.dim}, m ${c.m}, targetDim ${c.targetDim}; this database uses ${this.metric}, dim ${this.dim}, m ${this.params.m}, targetDim ${this.params.targetDim}`]);
+    }
+    if (file.kind === 'learned') {
+      loadLearnedCodec(this.kernels, file.weights);
+      this.learned = file.weights;
+    } else {
+      loadLinearCodec(this.kernels, file.codec);
+    }
+    this.kernels.raw.codecLoaded();
+    this.codecImported = true;
+    this.codecReport = { kind: file.kind, backend: null, trainSeconds: 0, validation: { pq: null, opq: null, learned: null }, reason };
+  }
+
+  /** `count` seeded stored rows (preprocessed: unit length under cosine), row-major. */
+  private sampleRows(count: number): Float32Array {
+    const slots = sampleSlots(this.idMap.slotCount, count, this.params.seed ^ 0x1ea7);
+    const out = new Float32Array(slots.length * this.dim);
+    slots.forEach((slot, i) => out.set(this.kernels.f32(this.kernels.raw.rowPtr(slot), this.dim), i * this.dim));
+    return out;
   }
 
   /**
@@ -406,6 +500,50 @@ export class QuantumDB {
   }
 
   /**
+   * Writes the trained codec as a safetensors file (encoder, decoder and codebooks of a learned
+   * codec; rotation, mean and codebooks of PQ / OPQ; `__metadata__` holds its configuration), so
+   * a codec trained once can encode other databases of the same dimension.
+   * @param path the file to write (atomically)
+   * @throws QuantumDBError `NOT_TRAINED` before `buildIndex()`; `IO_ERROR`.
+   * @example
+   * ```ts
+   * await db.exportCodec('codec.safetensors');
+   * ```
+   */
+  async exportCodec(path: string): Promise<void> {
+    if (!this.built && !this.codecImported) throw qdbError('NOT_TRAINED', ['there is no trained codec to export']);
+    const bytes = this.codecFileBytes();
+    await writeFileAtomic(path, async (sink) => sink.write(bytes));
+  }
+
+  /**
+   * A new, empty database that uses a codec exported by {@link QuantumDB.exportCodec}: its
+   * `buildIndex()` encodes the vectors and builds the graph without training.
+   * @param path a codec file
+   * @param options database options other than those the codec fixes (dim, metric, m, targetDim)
+   * @throws QuantumDBError `CORRUPT_FILE`, `UNSUPPORTED_VERSION`, `IO_ERROR`, `INVALID_ARGUMENT`.
+   * @example
+   * ```ts
+   * const db = await QuantumDB.importCodec('codec.safetensors');
+   * await db.addBatch(ids, vectors).buildIndex(); // no training
+   * ```
+   */
+  static async importCodec(path: string, options: Omit<Partial<QuantumDBOptions>, 'dim' | 'metric' | 'm' | 'targetDim' | 'rotation'> = {}): Promise<QuantumDB> {
+    const { readFile } = await import('node:fs/promises');
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(path));
+    } catch (e) {
+      throw ioError('read', path, e);
+    }
+    const file = decodeCodecFile(bytes);
+    const c = file.kind === 'learned' ? file.weights : file.codec;
+    const db = new QuantumDB({ ...options, dim: c.dim, metric: file.metric, m: c.m, targetDim: c.targetDim });
+    db.useCodecFile(file, `imported from ${path}`);
+    return db;
+  }
+
+  /**
    * Lets go of the file mapping of an opened database; searching it afterwards is an error.
    * @throws nothing
    * @example
@@ -435,13 +573,15 @@ export class QuantumDB {
     const graph = raw.graphBytes();
     const ids = this.idMap.approximateBytes();
     const vectors = this.mapped ? this.mapped.residentBytes : raw.vectorBytes();
-    const codec = (targetDim * this.dim + this.dim + targetDim + m * 256 * (targetDim / m) + m * 256) * 4;
+    const encoder = this.learned ? (this.learned.w1.length + this.learned.b1.length + this.learned.w2.length + this.learned.b2.length) * 4 : 0;
+    const codec = (targetDim * this.dim + this.dim + targetDim + m * 256 * (targetDim / m) * 2 + m * 256 * 2) * 4 + encoder;
     const scratch = raw.scratchBytes();
     return {
       size: this.size, dim: this.dim, metric: this.metric, built: this.built, codeBytes: m,
       params: { ...this.params },
       bytes: { codes, graph, ids, vectors, codec, scratch, index: codes + graph + ids, total: codes + graph + ids + vectors + codec + scratch },
       buildSeconds: { ...this.buildSeconds },
+      codec: { ...this.codecReport, validation: { ...this.codecReport.validation } },
       deleted: raw.deletedCount(),
       vectors: this.mapped ? (this.mapped.available ? 'mapped' : 'none') : 'memory',
     };
@@ -563,10 +703,9 @@ export class QuantumDB {
     if (this.mapped) to.raw.dropVectors();
     to.raw.reserve(Math.max(kept.length, 1));
     const { m, targetDim } = this.params;
-    if (this.built) {
-      to.f32(to.raw.rotationPtr(), targetDim * this.dim).set(from.f32(from.raw.rotationPtr(), targetDim * this.dim));
-      to.f32(to.raw.meanPtr(), this.dim).set(from.f32(from.raw.meanPtr(), this.dim));
-      to.f32(to.raw.codebooksPtr(), m * 256 * (targetDim / m)).set(from.f32(from.raw.codebooksPtr(), m * 256 * (targetDim / m)));
+    if (this.built || this.codecImported) {
+      if (this.learned) loadLearnedCodec(to, this.learned);
+      else loadLinearCodec(to, readLinearCodec(from, 'pq', this.dim, targetDim, m));
       to.raw.codecLoaded();
     }
     const codes = from.u8(from.raw.codesPtr(), this.idMap.slotCount * m);
@@ -644,6 +783,7 @@ export class QuantumDB {
         params: { ...this.params, trainSampleSize: this.codec.trainSampleSize, kmeansIterations: this.codec.kmeansIterations },
         graph: { entryPoint: raw.entryPoint(), maxLevel: raw.maxLevel(), nodeCount: raw.graphNodeCount(), upperWords: raw.upperUsed(), levelState: raw.levelState() >>> 0 },
         buildSeconds: { ...this.buildSeconds },
+        codec: { ...this.codecReport },
       },
       codec: this.built ? {
         rotation: this.kernels.f32(raw.rotationPtr(), targetDim * this.dim).slice(),
@@ -655,6 +795,7 @@ export class QuantumDB {
       levels: copy(raw.levelsPtr(), n),
       upperOffsets: copy(raw.upperOffsetsPtr(), n * 4),
       upper: copy(raw.upperPtr(), raw.upperUsed() * 4),
+      learnedCodec: this.learned ? encodeCodecFile({ kind: 'learned', metric: this.metric, weights: this.learned }) : undefined,
       ids: [...this.idMap.allSlots()],
       metadata: this.metadata.some((v) => v !== undefined) ? this.metadata.map((v) => (v === undefined ? '' : JSON.stringify(v))) : undefined,
       deleted: copy(raw.deletedPtr(), n),
@@ -691,6 +832,9 @@ export class QuantumDB {
     kernels.u8(raw.upperPtr(), image.upper.length).set(image.upper);
     const g = config.graph;
     raw.graphRestore(g.entryPoint, g.maxLevel, g.nodeCount, g.upperWords, g.levelState >>> 0);
+    if (image.learnedCodec) this.useCodecFile(image.learnedCodec, 'stored with the database');
+    this.codecImported = false;
+    if (config.codec) this.codecReport = config.codec;
     const badSlot = config.built ? raw.graphValidate(n) : -1;
     if (badSlot >= 0) throw qdbError('CORRUPT_FILE', [`the graph links of slot ${badSlot} point outside the database; the file is damaged`], { slot: badSlot });
     image.deleted.forEach((d, slot) => { if (d) raw.markDeleted(slot); });

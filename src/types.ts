@@ -120,12 +120,31 @@ export interface SearchHit {
 
 /** Progress of `buildIndex`, reported once per step of each phase. */
 export interface BuildProgress {
-  /** PCA, choosing targetDim, k-means, encoding every vector, inserting into the graph. */
-  phase: 'rotation' | 'tuning' | 'codebooks' | 'encode' | 'graph';
+  /** PCA, choosing targetDim, k-means (and OPQ), training the learned codec, encoding every vector, inserting into the graph. */
+  phase: 'rotation' | 'tuning' | 'codebooks' | 'learned' | 'encode' | 'graph';
   /** Steps of this phase done so far. */
   done: number;
   /** Steps of this phase in all. */
   total: number;
+  /** During `learned`: the TF.js backend training runs on. */
+  backend?: string;
+}
+
+/** The codecs a build can keep. */
+export type CodecKind = 'pq' | 'opq' | 'learned';
+
+/** What `stats().codec` reports about the codec in use. */
+export interface CodecReport {
+  /** The codec in use. */
+  kind: CodecKind;
+  /** TF.js backend that trained the learned codec; null when none was trained. */
+  backend: string | null;
+  /** Seconds spent training the learned codec (0 when none was trained). */
+  trainSeconds: number;
+  /** Validation 10-recall@10 (flat ADC, no re-rank) of each codec compared; null = not measured. */
+  validation: { pq: number | null; opq: number | null; learned: number | null };
+  /** Why this codec was kept. */
+  reason: string;
 }
 
 /** Options of `buildIndex`. */
@@ -133,12 +152,19 @@ export interface BuildOptions {
   /** Called as the build advances. */
   onProgress?: (progress: BuildProgress) => void;
   /**
-   * The codec: product quantization after the PCA rotation (`'pq'`), or with that rotation refined
-   * by OPQ's alternating Procrustes steps (`'opq'`). Default `'pq'`.
+   * The codec: product quantization after the PCA rotation (`'pq'`); that rotation refined by OPQ's
+   * alternating Procrustes steps (`'opq'`); the neural encoder and learnable codebooks trained with
+   * TensorFlow.js (`'learned'`, needs the optional peer `@tensorflow/tfjs`); or `'auto'` (default):
+   * from 50,000 vectors up, PQ, OPQ and the learned codec are compared on held-out rows by flat-ADC
+   * 10-recall@10 and the learned one is kept only if it beats both; below that, PQ.
    */
-  codec?: 'pq' | 'opq';
-  /** OPQ refinement rounds when `codec` is `'opq'`; default 8. */
+  codec?: 'auto' | CodecKind;
+  /** OPQ refinement rounds; default 8. */
   opqIterations?: number;
+  /** Wall-clock seconds for the learned codec (load TF.js, mine neighbours, train, validate); default 60. */
+  trainBudgetSeconds?: number;
+  /** TF.js backend: `'auto'` (default) tries tfjs-node-gpu, tfjs-node, wasm, then cpu. */
+  trainBackend?: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 }
 
 /** What `stats()` reports. Byte counts are what each part holds in memory now. */
@@ -202,6 +228,8 @@ export interface QuantumDBStats {
     /** Graph insertion. */
     graph: number;
   };
+  /** The codec in use, the backend that trained it, and the validation that chose it. */
+  codec: CodecReport;
   /** Deleted items still holding a slot (reclaimed by `compact()`). */
   deleted: number;
   /** Where the re-rank vectors are: in memory, in a file mapping, or absent. */

@@ -19,13 +19,14 @@ import type { Metadata, SearchHit } from '../types.js';
 import { GrpcTransport } from './grpc-transport.js';
 import { HttpTransport } from './http-transport.js';
 import type {
-  AddItem, AddResult, BuildRequest, BuildResult, DeleteResult, FilterSpec, MetadataScalar, SearchQuery, ServerHealth, ServerStats, Transport,
+  AddItem, AddResult, BuildRequest, BuildResult, BuildSeconds, DeleteResult, FilterSpec, MetadataScalar, SearchQuery, ServerHealth, ServerStats,
+  ServiceCounters, Transport,
 } from './transport.js';
 
 export { QuantumDBError, isQuantumDBError };
 export type {
-  AddItem, AddResult, BuildRequest, BuildResult, DeleteResult, ErrorCode, FilterSpec, Metadata, MetadataScalar, SearchHit, SearchQuery, ServerHealth,
-  ServerStats,
+  AddItem, AddResult, BuildRequest, BuildResult, BuildSeconds, DeleteResult, ErrorCode, FilterSpec, Metadata, MetadataScalar, SearchHit, SearchQuery,
+  ServerHealth, ServerStats, ServiceCounters,
 };
 
 /** Options of {@link QuantumDBClient}: exactly one of `http` and `grpc`. */
@@ -221,7 +222,14 @@ export class QuantumDBClient {
     return this.impl.health(this.deadline(options));
   }
 
-  /** Closes the connections. Calls made afterwards fail. */
+  /**
+   * Closes the connections. Calls made afterwards fail.
+   * @throws never
+   * @example
+   * ```ts
+   * try { await client.health(); } finally { client.close(); }
+   * ```
+   */
   close(): void {
     this.impl.close();
   }

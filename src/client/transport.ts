@@ -19,12 +19,15 @@ export type MetadataScalar = string | number | boolean | null;
 
 /** What a search may be restricted to: an allow-list of ids and/or metadata equalities (both must hold). */
 export interface FilterSpec {
+  /** Only these ids may come back (non-empty). */
   ids?: readonly string[];
+  /** Every key must be in the item's metadata with exactly this value (`===`). */
   metadata?: Readonly<Record<string, MetadataScalar>>;
 }
 
 /** One query, as `search` options plus the vector. */
 export interface SearchQuery {
+  /** The query, of the database's dimension. */
   vector: ArrayLike<number>;
   /** Results wanted; default 10. */
   k?: number;
@@ -32,29 +35,96 @@ export interface SearchQuery {
   ef?: number;
   /** Candidates re-scored exactly; 0 = off; default the database's. */
   rerank?: number;
+  /** Restricts the results; applied inside the search. */
   filter?: FilterSpec;
 }
 
 /** One entry of `add`. */
 export interface AddItem {
+  /** A non-empty id, not yet in the database. */
   id: string;
+  /** The vector, of the database's dimension. */
   vector: ArrayLike<number>;
+  /** Any JSON object; search filters match on its keys. */
   metadata?: Metadata;
 }
 
 /** What `add` answers. */
-export interface AddResult { added: number; size: number }
+export interface AddResult {
+  /** Vectors added. */
+  added: number;
+  /** Vectors in the database after the call. */
+  size: number;
+}
+
 /** What `delete` answers. */
-export interface DeleteResult { deleted: number; size: number }
+export interface DeleteResult {
+  /** Ids deleted. */
+  deleted: number;
+  /** Vectors in the database after the call. */
+  size: number;
+}
+
+/** Seconds spent in each phase of a build. */
+export interface BuildSeconds {
+  /** Training and encoding. */
+  codec: number;
+  /** Building the graph. */
+  graph: number;
+}
+
 /** What `buildIndex` answers. */
-export interface BuildResult { size: number; built: boolean; buildSeconds: { codec: number; graph: number } }
+export interface BuildResult {
+  /** Vectors indexed. */
+  size: number;
+  /** True once the index is searchable. */
+  built: boolean;
+  /** Seconds per phase. */
+  buildSeconds: BuildSeconds;
+}
+
 /** Options of `buildIndex`. */
-export interface BuildRequest { codec?: 'pq' | 'opq'; opqIterations?: number }
+export interface BuildRequest {
+  /** `'pq'` (default) or `'opq'` (the PCA rotation refined by OPQ). */
+  codec?: 'pq' | 'opq';
+  /** OPQ refinement rounds; default 8. */
+  opqIterations?: number;
+}
+
 /** What `health` answers. */
-export interface ServerHealth { status: 'ok'; size: number; dim: number; metric: string; built: boolean; readOnly: boolean }
+export interface ServerHealth {
+  /** Always `'ok'` (a server that cannot answer fails the call instead). */
+  status: 'ok';
+  /** Vectors in the database. */
+  size: number;
+  /** Vector length. */
+  dim: number;
+  /** `'cosine'`, `'l2'` or `'ip'`. */
+  metric: string;
+  /** True when the index is searchable. */
+  built: boolean;
+  /** True when the server refuses changes. */
+  readOnly: boolean;
+}
+
+/** The service's counters, in `stats`. */
+export interface ServiceCounters {
+  /** Search, add, delete and build calls answered or refused. */
+  requests: number;
+  /** Those that failed. */
+  errors: number;
+  /** ISO 8601 time the service started. */
+  startedAt: string;
+  /** Seconds since. */
+  uptimeSeconds: number;
+  /** True once an add, delete or build succeeded. */
+  changed: boolean;
+}
+
 /** What `stats` answers: the database's `stats()` plus the service counters. */
 export type ServerStats = QuantumDBStats & {
-  service: { requests: number; errors: number; startedAt: string; uptimeSeconds: number; changed: boolean };
+  /** The service's counters. */
+  service: ServiceCounters;
 };
 
 /** The operations, each bounded by an absolute deadline in ms since the epoch (Infinity: none). */

@@ -16,8 +16,6 @@ export interface PqCodecConfig {
   seed: number;
   trainSampleSize: number;
   kmeansIterations: number;
-  /** OPQ rotation steps after the codebooks are trained (0: plain PQ). */
-  opqIterations: number;
 }
 
 /** Rows used for the covariance: enough for a stable 768-d PCA at a fraction of the cost of the full sample. */
@@ -85,24 +83,34 @@ export async function trainPqCodec(kernels: Kernels, dim: number, size: number, 
   let targetDim = candidates[candidates.length - 1] as number;
   if (candidates.length > 1 && size >= MIN_ROWS_TO_TUNE) targetDim = await chooseTargetDim(kernels, sample, candidates, config, report);
   kernels.check(raw.useTargetDim(targetDim, usePca, config.seed >>> 0), 'sizing the codec');
-  await trainCodebooks(kernels, sample, config, config.kmeansIterations, config.opqIterations, report);
+  await trainCodebooks(kernels, sample, config, config.kmeansIterations, 0, report);
   raw.trainFinish();
   return targetDim;
 }
 
 /**
- * k-means of every subspace on the projected rows, then `opqIterations` rounds of OPQ: rotate to
- * the Procrustes optimum for the current codes, refresh the codebooks from where they are.
+ * Refines the trained codec with `iterations` OPQ rounds on the same seeded sample: each rotates to
+ * the Procrustes optimum for the current codes, then refreshes the codebooks from where they are.
+ */
+export async function refineWithOpq(kernels: Kernels, size: number, config: PqCodecConfig, iterations: number, report: Report): Promise<void> {
+  const sample = sampleSlots(size, Math.min(size, config.trainSampleSize), config.seed);
+  await trainCodebooks(kernels, sample, config, 0, iterations, report);
+}
+
+/**
+ * k-means of every subspace on the projected rows (skipped when `iterations` is 0: the codebooks
+ * stay), then `opqIterations` rounds of OPQ.
  */
 async function trainCodebooks(kernels: Kernels, rows: Uint32Array, config: PqCodecConfig, iterations: number, opqIterations: number, report: Report | undefined): Promise<void> {
   const raw = kernels.raw;
-  const steps = config.m * (1 + opqIterations);
+  const first = iterations > 0 ? 0 : 1;
+  const steps = config.m * (1 + opqIterations - first);
   kernels.withSlots(rows, (ptr) => raw.trainSampleProject(ptr, rows.length));
   try {
-    for (let round = 0; round <= opqIterations; round++) {
+    for (let round = first; round <= opqIterations; round++) {
       if (round > 0) raw.trainOpqStep();
       for (let s = 0; s < config.m; s++) {
-        await report?.('codebooks', round * config.m + s, steps);
+        await report?.('codebooks', (round - first) * config.m + s, steps);
         raw.trainSubspace(s, round === 0 ? iterations : OPQ_LLOYD_ITERATIONS, (config.seed + 1 + s) >>> 0, round === 0 ? 0 : 1);
       }
     }

@@ -18,7 +18,8 @@
 import { qdbError } from '../errors.js';
 import { ioError, writeFileAtomic } from '../formats/atomic-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors.js';
-import type { Metadata, QuantumDBStats } from '../types.js';
+import { decodeCodecFile, type CodecFile } from '../codec/codec-file.js';
+import type { CodecReport, Metadata, QuantumDBStats } from '../types.js';
 import { isMmapAvailable, mapFile } from './mmap.js';
 import { chunkChecksums, encodedRowBytes, MappedRows } from './row-store.js';
 import {
@@ -28,6 +29,8 @@ import {
 
 /** Section kind of the per-chunk checksums of VECTORS (added in format 1.0 by this module). */
 export const VECTOR_CHECKSUMS_KIND = 10;
+/** Section kind of a learned codec (a codec file: src/codec/codec-file.ts), present only when one is in use. */
+export const LEARNED_CODEC_KIND = 11;
 
 /** How re-rank vectors are stored in a file. */
 export type VectorStorage = 'f32' | 'f16' | 'int8' | 'none';
@@ -43,6 +46,8 @@ export interface StoredConfig {
   built: boolean;
   graph: { entryPoint: number; maxLevel: number; nodeCount: number; upperWords: number; levelState: number };
   buildSeconds: { codec: number; graph: number };
+  /** The build report of the codec (absent in files from before the learned codec). */
+  codec?: CodecReport;
 }
 
 /** The parts every image has, written or read. */
@@ -62,6 +67,8 @@ interface ImageParts {
 
 /** A database to write: copies of its kernel regions, and a reader for its full-precision rows. */
 export interface DatabaseImage extends ImageParts {
+  /** The learned codec as a codec file, when one is in use. */
+  learnedCodec: Uint8Array | undefined;
   /** JSON text per slot ("" for none), or undefined when no slot has metadata. */
   metadata: string[] | undefined;
   vectors: VectorStorage;
@@ -72,6 +79,8 @@ export interface DatabaseImage extends ImageParts {
 
 /** A database read from a checked file; its rows stay where the file's bytes are. */
 export interface LoadedImage extends ImageParts {
+  /** The learned codec, when the file holds one. */
+  learnedCodec: CodecFile | undefined;
   metadata: (Metadata | undefined)[] | undefined;
   rows: MappedRows;
 }
@@ -105,6 +114,7 @@ export function imageSections(image: DatabaseImage): QdbSectionInput[] {
     { kind: SectionKind.IDS, bytes: encodeStringTable(image.ids) },
   );
   if (image.metadata) sections.push({ kind: SectionKind.METADATA, bytes: encodeStringTable(image.metadata) });
+  if (image.learnedCodec) sections.push({ kind: LEARNED_CODEC_KIND, bytes: image.learnedCodec });
   sections.push(
     { kind: SectionKind.DELETED, bytes: bitmap },
     { kind: SectionKind.VECTORS, flags: VECTOR_ENCODINGS[image.vectors], bytes: vectorChunks },
@@ -250,8 +260,13 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   const sums = section(VECTOR_CHECKSUMS_KIND);
   const vectorChecksums = new Uint32Array(sums.slice().buffer);
   if (vectorChecksums.length !== Math.ceil(vectorsLength / (1 << 20))) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), 'the vector checksums do not cover the vectors');
+  let learnedCodec: CodecFile | undefined;
+  if (file.info(LEARNED_CODEC_KIND)) {
+    learnedCodec = decodeCodecFile(section(LEARNED_CODEC_KIND));
+    if (learnedCodec.kind !== 'learned' || learnedCodec.metric !== config.metric) throw corrupt(offsetOf(LEARNED_CODEC_KIND), 'the learned codec does not match the database');
+  }
   return {
-    config, codec, ids, metadata, deleted,
+    config, codec, ids, metadata, deleted, learnedCodec,
     rows: new MappedRows(source, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0),
     codes: expect(SectionKind.CODES, section(SectionKind.CODES), n * m, 'codes'),
     level0: expect(SectionKind.GRAPH_LEVEL0, section(SectionKind.GRAPH_LEVEL0), n * (1 + 2 * M) * 4, 'level-0 graph'),
