@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QuantumDB, type Metadata } from '../src/index.js';
+import { crc32c } from '../src/storage/checksum.js';
 import { decodeQdb, encodeQdb, SectionKind } from '../src/storage/qdb-layout.js';
 import { bruteForce, clustered, idsFor, recall } from './data.js';
 import { expectQdbError, expectQdbErrorAsync } from './helpers.js';
@@ -272,4 +273,28 @@ describe('crash safety', () => {
       opened.close();
     }
   }, 120_000);
+});
+
+describe('format versions', () => {
+  const fixtures = new URL('./fixtures/', import.meta.url);
+  it.each(['1.0'])('opens the shipped format %s fixture and answers from it', (version) => {
+    const db = QuantumDB.fromBytes(new Uint8Array(readFileSync(new URL(`format-${version}.qdb`, fixtures))));
+    expect(db.size).toBe(299);
+    expect(db.get('doc-7')).toBeUndefined();
+    expect(db.get('doc-8')?.metadata).toEqual({ group: 2 });
+    const query = db.get('doc-42')?.vector as Float32Array;
+    expect(db.search(query, { k: 1 })[0]).toMatchObject({ id: 'doc-42' });
+    expect(db.search(query, { k: 5, filter: (_, meta) => meta?.group === 1 }).every((h) => Number(h.id.slice(4)) % 3 === 1)).toBe(true);
+  });
+
+  it('refuses a newer major version with UNSUPPORTED_VERSION', () => {
+    const bytes = new Uint8Array(readFileSync(new URL('format-1.0.qdb', fixtures)));
+    const file = decodeQdb(bytes);
+    const sections = file.sections.map((info) => ({ kind: info.kind, flags: info.flags, bytes: file.section(info.kind).slice() }));
+    const newer = encodeQdb(sections);
+    new DataView(newer.buffer).setUint16(8, 2, true);
+    // Re-seal the header checksum (bytes 60–63 cover 0–59) so only the version is "wrong".
+    new DataView(newer.buffer).setUint32(60, crc32c(newer.subarray(0, 60)), true);
+    expectQdbError(() => QuantumDB.fromBytes(newer), 'UNSUPPORTED_VERSION');
+  });
 });

@@ -13,7 +13,7 @@
  *   METADATA          string table of JSON texts, "" for none (only when some slot has metadata)
  *   DELETED           bitmap, bit (slot & 7) of byte (slot >> 3)
  *   VECTORS           re-rank rows, encoding in the section flags (f32 / f16 / int8 / none)
- *   VECTOR_CHECKSUMS  u32 CRC32C per 1 MiB chunk of VECTORS, verified when a chunk is first read
+ *   VECTOR_CHECKSUMS  u32 CRC32C per 2^flags-byte chunk of VECTORS (64 KiB), verified when a chunk is first read
  */
 import { qdbError } from '../errors.js';
 import { ioError, writeFileAtomic } from '../formats/atomic-file.js';
@@ -21,7 +21,7 @@ import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors.js'
 import { decodeCodecFile, type CodecFile } from '../codec/codec-file.js';
 import type { CodecReport, Metadata, QuantumDBStats } from '../types.js';
 import { isMmapAvailable, mapFile } from './mmap.js';
-import { chunkChecksums, encodedRowBytes, MappedRows } from './row-store.js';
+import { chunkChecksums, encodedRowBytes, MappedRows, VECTOR_CHUNK_SHIFT } from './row-store.js';
 import {
   decodeQdb, decodeStringTable, encodeF16, encodeQdb, encodeStringTable, planQdb, qdbPieces, quantizeInt8, SectionKind, VectorEncoding,
   type QdbByteSource, type QdbFile, type QdbSectionInput,
@@ -118,7 +118,7 @@ export function imageSections(image: DatabaseImage): QdbSectionInput[] {
   sections.push(
     { kind: SectionKind.DELETED, bytes: bitmap },
     { kind: SectionKind.VECTORS, flags: VECTOR_ENCODINGS[image.vectors], bytes: vectorChunks },
-    { kind: VECTOR_CHECKSUMS_KIND, bytes: new Uint8Array(chunkChecksums(vectorChunks).buffer) },
+    { kind: VECTOR_CHECKSUMS_KIND, flags: VECTOR_CHUNK_SHIFT, bytes: new Uint8Array(chunkChecksums(vectorChunks).buffer) },
   );
   return sections;
 }
@@ -156,8 +156,9 @@ export function snapshotImage(image: DatabaseImage): Uint8Array {
  * way the vectors never become resident as a whole. `release` unmaps or closes the file.
  */
 export async function openImage(path: string, mmap = true): Promise<{ image: LoadedImage; release: () => void }> {
-  if (mmap && (await isMmapAvailable())) {
-    const file = await mapFile(path);
+  // A file the kernel will not map (address space or a per-mapping limit) is read with positional reads instead.
+  const file = mmap && (await isMmapAvailable()) ? await mapFile(path).catch(() => undefined) : undefined;
+  if (file) {
     try {
       return { image: loadImage(file.bytes), release: () => file.close() };
     } catch (e) {
@@ -259,7 +260,9 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   if (vectorsLength !== n * encodedRowBytes(vectorEncoding, dim)) throw corrupt(vectorsInfo?.offset ?? 0, `the vectors section holds ${vectorsLength} bytes, ${n * encodedRowBytes(vectorEncoding, dim)} expected for ${n} slots`);
   const sums = section(VECTOR_CHECKSUMS_KIND);
   const vectorChecksums = new Uint32Array(sums.slice().buffer);
-  if (vectorChecksums.length !== Math.ceil(vectorsLength / (1 << 20))) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), 'the vector checksums do not cover the vectors');
+  const chunkShift = file.info(VECTOR_CHECKSUMS_KIND)?.flags ?? 0;
+  if (chunkShift < 10 || chunkShift > 30) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), `the vector checksum chunk size 2^${chunkShift} is out of range`);
+  if (vectorChecksums.length !== Math.ceil(vectorsLength / 2 ** chunkShift)) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), 'the vector checksums do not cover the vectors');
   let learnedCodec: CodecFile | undefined;
   if (file.info(LEARNED_CODEC_KIND)) {
     learnedCodec = decodeCodecFile(section(LEARNED_CODEC_KIND));
@@ -267,7 +270,7 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   }
   return {
     config, codec, ids, metadata, deleted, learnedCodec,
-    rows: new MappedRows(source, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0),
+    rows: new MappedRows(source, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0, 2 ** chunkShift),
     codes: expect(SectionKind.CODES, section(SectionKind.CODES), n * m, 'codes'),
     level0: expect(SectionKind.GRAPH_LEVEL0, section(SectionKind.GRAPH_LEVEL0), n * (1 + 2 * M) * 4, 'level-0 graph'),
     levels: upperAll.subarray(0, n),

@@ -11,10 +11,14 @@ import { qdbError } from '../errors.js';
 import { crc32c } from './checksum.js';
 import { decodeF16, dequantizeInt8, VectorEncoding, type QdbByteSource } from './qdb-layout.js';
 
-/** Bytes covered by one checksum of the VECTOR_CHECKSUMS section. */
-export const VECTOR_CHUNK_BYTES = 1 << 20;
+/**
+ * log2 of the bytes one checksum of the VECTOR_CHECKSUMS section covers (written in its flags):
+ * small, because a query's first re-rank touches up to `rerank` chunks and verifies each in full.
+ */
+export const VECTOR_CHUNK_SHIFT = 16;
+const VECTOR_CHUNK_BYTES = 1 << VECTOR_CHUNK_SHIFT;
 
-/** Checksums of consecutive {@link VECTOR_CHUNK_BYTES} chunks of an encoded vectors section. */
+/** Checksums of consecutive 2^VECTOR_CHUNK_SHIFT-byte chunks of an encoded vectors section. */
 export function chunkChecksums(sectionBytes: readonly Uint8Array[]): Uint32Array {
   const total = sectionBytes.reduce((s, b) => s + b.length, 0);
   const out = new Uint32Array(Math.ceil(total / VECTOR_CHUNK_BYTES));
@@ -62,6 +66,8 @@ export class MappedRows {
     readonly baseCount: number,
     private readonly checksums: Uint32Array,
     private readonly fileOffset: number,
+    /** Bytes each checksum covers. */
+    private readonly chunkBytes: number,
   ) {
     this.slots = baseCount;
     this.rowBytes = encodedRowBytes(encoding, dim);
@@ -120,12 +126,12 @@ export class MappedRows {
   get residentBytes(): number { return this.appended.byteLength; }
 
   private verify(from: number, to: number): void {
-    for (let c = Math.floor(from / VECTOR_CHUNK_BYTES); c * VECTOR_CHUNK_BYTES < to; c++) {
+    for (let c = Math.floor(from / this.chunkBytes); c * this.chunkBytes < to; c++) {
       if (this.verified[c]) continue;
-      const from = c * VECTOR_CHUNK_BYTES;
-      const chunk = this.source.read(this.fileOffset + from, Math.min(VECTOR_CHUNK_BYTES, this.baseCount * this.rowBytes - from));
+      const start = c * this.chunkBytes;
+      const chunk = this.source.read(this.fileOffset + start, Math.min(this.chunkBytes, this.baseCount * this.rowBytes - start));
       if (crc32c(chunk) !== this.checksums[c]) {
-        throw qdbError('CORRUPT_FILE', [`the re-rank vectors are damaged near byte ${this.fileOffset + c * VECTOR_CHUNK_BYTES} (checksum mismatch); restore the file from a good copy or save it again from the source data`], { offset: this.fileOffset + c * VECTOR_CHUNK_BYTES });
+        throw qdbError('CORRUPT_FILE', [`the re-rank vectors are damaged near byte ${this.fileOffset + start} (checksum mismatch); restore the file from a good copy or save it again from the source data`], { offset: this.fileOffset + start });
       }
       this.verified[c] = 1;
     }
