@@ -10,7 +10,7 @@ const external = (id) => /^node:/.test(id) || /^@riaskov\/mmap-io/.test(id) || /
 // Subpaths (quantumdb/langchain, quantumdb/testing, quantumdb/pool) import the main entry by its
 // package name, so at run time they share its module instance (one QuantumDB class, one compiled
 // kernel) and their .d.ts files refer to its types instead of copying them.
-const subpaths = { langchain: 'src/integrations/langchain.ts', testing: 'src/testing/index.ts', pool: 'src/pool/index.ts' };
+const subpaths = { langchain: 'src/integrations/langchain.ts', testing: 'src/testing/index.ts', pool: 'src/pool/index.ts', client: 'src/client/index.ts' };
 // The pool's worker script (dist/pool-worker.js), started by the pool from its own directory.
 const workerEntry = { 'pool-worker': 'src/pool/worker.ts' };
 const mainEntry = path.resolve('src/index.ts');
@@ -77,4 +77,12 @@ export default [
     { input, external, plugins: [dts({ tsconfig: './tsconfig.json' })], output: { file: `dist/${name}.d.cts`, format: 'es' } },
   ]),
   ...subpathBuilds,
+  // The command line (the package's bin) and its compression worker: ESM, run directly by Node.
+  {
+    input: { cli: 'src/cli/main.ts', 'compress-worker': 'src/cli/compress-worker.ts' },
+    external,
+    preserveEntrySignatures: 'allow-extension',
+    plugins: [typescript({ tsconfig: './tsconfig.json', declaration: false, outDir: 'dist', compilerOptions: { declaration: false } })],
+    output: { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/cli-[name]-[hash].js' },
+  },
 ];

@@ -49,7 +49,7 @@ function du(dir) {
 const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
 const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
 
-for (const f of ['index.js', 'index.cjs', 'langchain.js', 'testing.js', 'pool.js', 'pool-worker.js', 'browser.js']) {
+for (const f of ['index.js', 'index.cjs', 'langchain.js', 'testing.js', 'pool.js', 'pool-worker.js', 'client.js', 'cli.js', 'browser.js']) {
   if (!existsSync(join(root, 'dist', f))) {
     console.error(`dist/${f} is missing: run "npm run build" first (or "npm run check:package", which builds)`);
     process.exit(1);
@@ -64,10 +64,10 @@ try {
   report.tarball = { file: packed.filename, packedBytes: packed.size, unpackedBytes: packed.unpackedSize, files: packed.files.length };
   log(`  ${packed.filename}: ${kb(packed.size)} packed, ${kb(packed.unpackedSize)} unpacked, ${packed.files.length} files`);
   const paths = packed.files.map((f) => f.path);
-  check('tarball holds dist/, README and package.json only', () => {
-    const stray = paths.filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(p));
+  check('tarball holds dist/, proto/, README and package.json only', () => {
+    const stray = paths.filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE', 'proto/quantumdb.proto'].includes(p));
     if (stray.length) throw new Error(`unexpected files: ${stray.join(', ')}`);
-    const want = ['index', 'langchain', 'testing', 'pool'].flatMap((n) => [`dist/${n}.js`, `dist/${n}.cjs`, `dist/${n}.d.ts`, `dist/${n}.d.cts`])
+    const want = ['index', 'langchain', 'testing', 'pool', 'client'].flatMap((n) => [`dist/${n}.js`, `dist/${n}.cjs`, `dist/${n}.d.ts`, `dist/${n}.d.cts`])
       .concat(['dist/pool-worker.js', 'dist/browser.js', 'dist/browser.d.ts']);
     const missing = want.filter((p) => !paths.includes(p));
     if (missing.length) throw new Error(`missing: ${missing.join(', ')}`);

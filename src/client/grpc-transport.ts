@@ -74,9 +74,18 @@ function addMessage(items: readonly AddItem[]): AddRequestMessage {
   };
 }
 
-function statsOf(m: Record<string, unknown> & { params: IndexParamsMessage }): ServerStats {
-  const { hnswM, ...params } = m.params;
-  return { ...m, params: { ...params, M: hnswM } } as unknown as ServerStats;
+/** The HTTP answer when the server sent it whole (`json`); else rebuilt from the typed fields. */
+function statsOf(m: Record<string, unknown> & { params: IndexParamsMessage; json?: string }): ServerStats {
+  const { json, ...typed } = m;
+  if (typeof json === 'string' && json !== '') {
+    try {
+      return JSON.parse(json) as ServerStats;
+    } catch {
+      // A server that sends broken JSON still sent the typed fields: use those.
+    }
+  }
+  const { hnswM, ...params } = typed.params;
+  return { ...typed, params: { ...params, M: hnswM } } as unknown as ServerStats;
 }
 
 /** The gRPC transport. */
@@ -92,9 +101,11 @@ export class GrpcTransport implements Transport {
   constructor(private readonly address: string, private readonly maxMessageBytes: number, private readonly protoPath?: string) {}
 
   private connect(): Promise<Stub> {
+    // A failed start (packages missing, proto not found) is not cached: the next call tries again.
     this.stubPromise ??= (async () => {
-      const [grpc, { loadQuantumDBProto, GRPC_SERVICE_NAME }] = await Promise.all([import('@grpc/grpc-js'), import('../server/grpc-proto.js')]);
-      const definition = loadQuantumDBProto(this.protoPath);
+      const { importGrpcStack, loadQuantumDBProto, GRPC_SERVICE_NAME } = await import('../server/grpc-proto.js');
+      const { grpc } = await importGrpcStack();
+      const definition = await loadQuantumDBProto(this.protoPath);
       const Ctor = grpc.makeClientConstructor(definition[GRPC_SERVICE_NAME] as Parameters<typeof grpc.makeClientConstructor>[0], GRPC_SERVICE_NAME);
       this.stub = new Ctor(this.address, grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': this.maxMessageBytes,
@@ -102,7 +113,10 @@ export class GrpcTransport implements Transport {
         'grpc.enable_channelz': 0,
       }) as unknown as Stub;
       return this.stub;
-    })();
+    })().catch((e: unknown) => {
+      this.stubPromise = undefined;
+      throw e;
+    });
     return this.stubPromise;
   }
 

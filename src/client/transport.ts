@@ -85,8 +85,8 @@ export interface BuildResult {
 
 /** Options of `buildIndex`. */
 export interface BuildRequest {
-  /** `'pq'` (default) or `'opq'` (the PCA rotation refined by OPQ). */
-  codec?: 'pq' | 'opq';
+  /** `'auto'` (the database's default), `'pq'`, `'opq'` (the PCA rotation refined by OPQ) or `'learned'` (needs TF.js on the server). */
+  codec?: 'auto' | 'pq' | 'opq' | 'learned';
   /** OPQ refinement rounds; default 8. */
   opqIterations?: number;
 }

@@ -20,21 +20,20 @@
  * Shutdown: health turns NOT_SERVING, listeners close, connections get GOAWAY (no new calls) and
  * calls in flight (streams included) run on; after `shutdownTimeoutMs` the calls still open end
  * with UNAVAILABLE and the connections are closed.
+ *
+ * The gRPC packages are optional peers, imported when a server starts (`grpc-proto.ts`); this
+ * module itself only imports their types.
  */
-import {
-  Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type StatusObject,
-  type UntypedServiceImplementation,
+import type {
+  Metadata, Server, ServerDuplexStream, ServerUnaryCall, ServiceDefinition, StatusObject, UntypedServiceImplementation, sendUnaryData,
 } from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
-import { loadSync } from '@grpc/proto-loader';
-import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from 'grpc-health-check';
 import { isQuantumDBError, qdbError } from '../errors.js';
 import { statusOf, type Service } from './service.js';
 import {
-  GRPC_SERVICE_NAME, PROTO_LOADER_OPTIONS, loadQuantumDBProto, protoFilePath, type AddRequestMessage, type BuildIndexRequestMessage, type BuildIndexResponseMessage,
-  type FilterMessage, type IndexParamsMessage, type MetadataValueMessage, type SearchRequestMessage, type SearchResponseMessage,
+  GRPC_SERVICE_NAME, importGrpcStack, importServerPackage, loadQuantumDBProto, type AddRequestMessage, type BuildIndexRequestMessage,
+  type BuildIndexResponseMessage, type FilterMessage, type GrpcStack, type IndexParamsMessage, type MetadataValueMessage,
+  type SearchRequestMessage, type SearchResponseMessage,
 } from './grpc-proto.js';
-import type { ServiceDefinition } from '@grpc/grpc-js';
 
 /** Options of {@link startGrpcServer}. */
 export interface GrpcServerOptions {
@@ -64,10 +63,15 @@ export interface GrpcServerHandle {
   shutdown(): Promise<void>;
 }
 
+/** The port of `quantumdb serve --grpc-port` in the docs' examples (the HTTP port + 1). */
 export const DEFAULT_GRPC_PORT = 6334;
+/** Largest message in either direction unless `maxMessageBytes` says otherwise (the HTTP body limit too). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** After the grace period, how long ended calls get to flush their status before connections are cut. */
 const FORCE_AFTER_MS = 1000;
+
+/** The gRPC status codes this adapter sets itself (the others come from ERROR_STATUS). */
+const STATUS = { DEADLINE_EXCEEDED: 4, INTERNAL: 13, UNAVAILABLE: 14 } as const;
 
 const invalid = (message: string) => qdbError('INVALID_ARGUMENT', [message]);
 
@@ -78,22 +82,22 @@ const asciiJson = (value: unknown) => JSON.stringify(value).replace(/[^\x20-\x7e
  * The gRPC status of any thrown value: a QuantumDBError keeps its message and travels with its
  * code in the `qdb-code` trailer; anything else is INTERNAL with a fixed message.
  * @param error - What a service call threw.
+ * @param metadata - A fresh `Metadata` of @grpc/grpc-js, for the trailers.
  * @param onInternal - Receives the error when the status is INTERNAL.
  * @returns a status for grpc-js (`callback(status)` or `call.emit('error', status)`)
  * @example
  * ```ts
- * grpcStatusOf(qdbError('UNKNOWN_ID', ['x'])).code; // 5 (NOT_FOUND)
+ * grpcStatusOf(qdbError('UNKNOWN_ID', ['x']), new Metadata()).code; // 5 (NOT_FOUND)
  * ```
  */
-export function grpcStatusOf(error: unknown, onInternal?: (error: unknown) => void): Partial<StatusObject> {
-  const metadata = new Metadata();
+export function grpcStatusOf(error: unknown, metadata: Metadata, onInternal?: (error: unknown) => void): Partial<StatusObject> {
   const code = statusOf(error).grpc;
   if (!isQuantumDBError(error)) {
     onInternal?.(error);
     metadata.set('qdb-code', 'INTERNAL');
-    return { code: status.INTERNAL, details: 'internal error; see the server log', metadata };
+    return { code: STATUS.INTERNAL, details: 'internal error; see the server log', metadata };
   }
-  if (code === status.INTERNAL) onInternal?.(error);
+  if (code === STATUS.INTERNAL) onInternal?.(error);
   metadata.set('qdb-code', error.code);
   if (error.details !== undefined) metadata.set('qdb-details', asciiJson(error.details));
   return { code, details: error.message, metadata };
@@ -165,7 +169,7 @@ function buildRequestOf(m: BuildIndexRequestMessage): Record<string, unknown> {
 function statsResponseOf(s: ReturnType<Service['stats']>): Record<string, unknown> {
   const { M, ...params } = s.params;
   const renamed: IndexParamsMessage = { ...params, hnswM: M };
-  return { ...s, params: renamed };
+  return { ...s, params: renamed, json: JSON.stringify(s) };
 }
 
 /** True when the caller can no longer receive an answer: cancelled, or past its deadline. */
@@ -176,13 +180,20 @@ function gone(call: { cancelled: boolean; getDeadline(): Date | number }): boole
   return Number.isFinite(ms) && ms <= Date.now();
 }
 
-const DEADLINE_PASSED = { code: status.DEADLINE_EXCEEDED, details: 'the deadline passed before the call ran; raise the deadline' };
+const DEADLINE_PASSED = { code: STATUS.DEADLINE_EXCEEDED, details: 'the deadline passed before the call ran; raise the deadline' };
 
 /** Calls in flight, each with a function that ends it with a status (used when the grace period ends). */
 type ActiveCalls = Map<object, (s: Partial<StatusObject>) => void>;
 
+/** What the handlers share: grpc-js, the calls in flight, the sink of internal errors. */
+interface HandlerContext {
+  grpc: GrpcStack['grpc'];
+  active: ActiveCalls;
+  onInternal: GrpcServerOptions['onInternalError'];
+}
+
 /** A unary handler: the answer of `run`, or the status of what it threw; tracked while it runs. */
-function unaryHandler<Req, Res>(active: ActiveCalls, onInternal: GrpcServerOptions['onInternalError'], run: (request: Req) => Res | Promise<Res>) {
+function unaryHandler<Req, Res>({ grpc, active, onInternal }: HandlerContext, run: (request: Req) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     if (gone(call)) { callback(DEADLINE_PASSED); return; }
     let answered = false;
@@ -196,7 +207,7 @@ function unaryHandler<Req, Res>(active: ActiveCalls, onInternal: GrpcServerOptio
     active.set(call, (s) => answer(s));
     call.once('cancelled', () => active.delete(call));
     // Promise.resolve().then: synchronous throws and async rejections take the same path.
-    Promise.resolve().then(() => run(call.request)).then((value) => answer(null, value), (e: unknown) => answer(grpcStatusOf(e, onInternal)));
+    Promise.resolve().then(() => run(call.request)).then((value) => answer(null, value), (e: unknown) => answer(grpcStatusOf(e, new grpc.Metadata(), onInternal)));
   };
 }
 
@@ -204,7 +215,7 @@ function unaryHandler<Req, Res>(active: ActiveCalls, onInternal: GrpcServerOptio
  * BatchSearch: each request answered in order as soon as it is computed. While the answers are
  * not draining, requests are not read (back-pressure); the first failure ends the stream.
  */
-function batchSearchHandler(service: Service, active: ActiveCalls, onInternal: GrpcServerOptions['onInternalError']) {
+function batchSearchHandler(service: Service, { grpc, active, onInternal }: HandlerContext) {
   return (call: ServerDuplexStream<SearchRequestMessage, SearchResponseMessage>) => {
     let ended = false;
     const finish = (s?: Partial<StatusObject>) => {
@@ -224,7 +235,7 @@ function batchSearchHandler(service: Service, active: ActiveCalls, onInternal: G
       try {
         response = searchResponseOf(service.search(searchRequestOf(request)));
       } catch (e) {
-        finish(grpcStatusOf(e, onInternal));
+        finish(grpcStatusOf(e, new grpc.Metadata(), onInternal));
         return;
       }
       if (!call.write(response)) {
@@ -246,7 +257,7 @@ function shutdownWithin(server: Server, active: ActiveCalls, timeoutMs: number):
       resolve();
     };
     const grace = setTimeout(() => {
-      const ending = { code: status.UNAVAILABLE, details: 'the server is shutting down; retry the call against a running server' };
+      const ending = { code: STATUS.UNAVAILABLE, details: 'the server is shutting down; retry the call against a running server' };
       for (const end of [...active.values()]) end(ending);
       // Calls this server does not track (a health Watch) hold their connection open: cut them
       // once the statuses above have had time to go out.
@@ -267,7 +278,8 @@ function shutdownWithin(server: Server, active: ActiveCalls, timeoutMs: number):
  * @param service - The service layer (see `createService`), shared with the HTTP server.
  * @param options - `host` (default 127.0.0.1), `port` (default 6334), `maxMessageBytes`, `shutdownTimeoutMs`, `onInternalError`, `protoPath`.
  * @returns A handle with the address, the in-flight count and `shutdown()`.
- * @throws QuantumDBError `IO_ERROR` when the address cannot be bound or the proto file is missing.
+ * @throws QuantumDBError `IO_ERROR` when the address cannot be bound or the proto file is missing;
+ *   `INVALID_ARGUMENT` when the optional gRPC packages are not installed.
  * @example
  * ```ts
  * const grpc = await startGrpcServer(createService(db), { port: 0 });
@@ -275,17 +287,22 @@ function shutdownWithin(server: Server, active: ActiveCalls, timeoutMs: number):
  * ```
  */
 export async function startGrpcServer(service: Service, options: GrpcServerOptions = {}): Promise<GrpcServerHandle> {
-  const definition = loadQuantumDBProto(options.protoPath);
+  const { grpc } = await importGrpcStack();
+  const [{ ReflectionService }, { HealthImplementation, protoPath: healthProto }] = await Promise.all([
+    importServerPackage<typeof import('@grpc/reflection')>('@grpc/reflection'),
+    importServerPackage<typeof import('grpc-health-check')>('grpc-health-check'),
+  ]);
+  const definition = await loadQuantumDBProto(options.protoPath);
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const onInternal = options.onInternalError;
   // Channelz (per-call bookkeeping for the channelz admin service, which is not served) costs time on every call.
-  const server = new Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes, 'grpc.enable_channelz': 0 });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes, 'grpc.enable_channelz': 0 });
   const active: ActiveCalls = new Map();
-  const unary = <Req, Res>(run: (request: Req) => Res | Promise<Res>) => unaryHandler(active, onInternal, run);
+  const context: HandlerContext = { grpc, active, onInternal: options.onInternalError };
+  const unary = <Req, Res>(run: (request: Req) => Res | Promise<Res>) => unaryHandler(context, run);
   const handlers: UntypedServiceImplementation = {
     Add: unary((m: AddRequestMessage) => service.add(addRequestOf(m))),
     Search: unary((m: SearchRequestMessage) => searchResponseOf(service.search(searchRequestOf(m)))),
-    BatchSearch: batchSearchHandler(service, active, onInternal),
+    BatchSearch: batchSearchHandler(service, context),
     BuildIndex: unary(async (m: BuildIndexRequestMessage): Promise<BuildIndexResponseMessage> => service.buildIndex(buildRequestOf(m))),
     Delete: unary((m: { ids: string[] }) => service.delete({ ids: m.ids })),
     Stats: unary(() => statsResponseOf(service.stats())),
@@ -295,13 +312,13 @@ export async function startGrpcServer(service: Service, options: GrpcServerOptio
   const health = new HealthImplementation({ '': 'SERVING', [GRPC_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
   // Reflection describes the health service too, so tools can call it without its .proto file.
-  new ReflectionService(loadSync([options.protoPath ?? protoFilePath(), HEALTH_PROTO_PATH], { ...PROTO_LOADER_OPTIONS })).addToServer(server);
+  new ReflectionService(await loadQuantumDBProto(options.protoPath, [healthProto])).addToServer(server);
 
   const hostname = options.host ?? '127.0.0.1';
   const port = options.port ?? DEFAULT_GRPC_PORT;
   const hostPart = hostname.includes(':') ? `[${hostname}]` : hostname;
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${hostPart}:${port}`, ServerCredentials.createInsecure(), (e, actual) => {
+    server.bindAsync(`${hostPart}:${port}`, grpc.ServerCredentials.createInsecure(), (e, actual) => {
       if (e === null) { resolve(actual); return; }
       const inUse = /EADDRINUSE|address already in use/i.test(e.message);
       reject(qdbError('IO_ERROR', [

@@ -11,7 +11,7 @@
  *         → { hits: [{ id, score }], took_ms }
  * add     { items: [{ id, vector, metadata? }] }   or one item { id, vector, metadata? }   → { added, size }
  * delete  { ids: string[] }   or   { id }                                                  → { deleted, size }
- * build   { codec?: 'pq' | 'opq', opqIterations?: int }                                   → { size, built, buildSeconds }
+ * build   { codec?: 'auto' | 'pq' | 'opq' | 'learned', opqIterations?: int }              → { size, built, buildSeconds }
  * health  → { status: 'ok', size, dim, metric, built, readOnly }
  * stats   → db.stats() plus { service: { requests, errors, startedAt, uptimeSeconds } }
  * ```
@@ -212,10 +212,12 @@ export function createService(db: QuantumDB, options: ServiceOptions = {}): Serv
       try {
         assertWritable('buildIndex');
         const r = asObject(request ?? {}, 'the build request');
-        const codec = r.codec ?? 'pq';
-        if (codec !== 'pq' && codec !== 'opq') throw invalid(`codec must be "pq" or "opq", got ${JSON.stringify(codec)}`);
+        const codec = r.codec ?? undefined;
+        if (codec !== undefined && !['auto', 'pq', 'opq', 'learned'].includes(codec as string)) {
+          throw invalid(`codec must be "auto", "pq", "opq" or "learned", got ${JSON.stringify(codec)}`);
+        }
         const opqIterations = intOf(r.opqIterations, 'opqIterations', undefined, 1, 1000);
-        await db.buildIndex({ codec, opqIterations });
+        await db.buildIndex({ codec: codec as 'auto' | 'pq' | 'opq' | 'learned' | undefined, opqIterations });
         changed = true;
         return { size: db.size, built: db.isBuilt, buildSeconds: db.stats().buildSeconds };
       } catch (e) {

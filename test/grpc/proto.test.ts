@@ -4,9 +4,9 @@
  */
 import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
-import { GRPC_SERVICE_NAME, loadQuantumDBProto, protoFilePath } from '../../src/server/grpc-proto.js';
-import { expectQdbError } from '../helpers.js';
-import { PROTO_PATH } from './grpc-helpers.js';
+import { GRPC_SERVER_PACKAGES, GRPC_SERVICE_NAME, grpcPackagesMissing, loadQuantumDBProto, protoFilePath } from '../../src/server/grpc-proto.js';
+import { expectQdbErrorAsync } from '../helpers.js';
+import { HEALTH_PROTO, PROTO_PATH } from './grpc-helpers.js';
 
 const def = loadSync(PROTO_PATH, { keepCase: true }) as any;
 const fields = (message: string) => (def[`quantumdb.v1.${message}`].type.field as { name: string; number: number; type: string; label: string }[])
@@ -48,7 +48,7 @@ describe('quantumdb.proto', () => {
         "SearchResult": "1 id string, 2 score float",
         "ServiceCounters": "1 requests uint64, 2 errors uint64, 3 started_at string, 4 uptime_seconds double, 5 changed bool",
         "StatsRequest": "",
-        "StatsResponse": "1 size uint64, 2 dim uint32, 3 metric string, 4 built bool, 5 code_bytes uint32, 6 params message, 7 bytes message, 8 deleted uint64, 9 vectors string, 10 build_seconds message, 11 service message",
+        "StatsResponse": "1 size uint64, 2 dim uint32, 3 metric string, 4 built bool, 5 code_bytes uint32, 6 params message, 7 bytes message, 8 deleted uint64, 9 vectors string, 10 build_seconds message, 11 service message, 12 json string",
         "Vector": "1 values repeated float",
       }
     `);
@@ -56,13 +56,20 @@ describe('quantumdb.proto', () => {
 });
 
 describe('loading the proto', () => {
-  it('finds the copy shipped beside the code (from src/ here; from dist/ or dist/chunks/ once built)', () => {
+  it('finds the copy shipped beside the code (from src/ here; from dist/ or dist/chunks/ once built)', async () => {
     expect(protoFilePath()).toBe(PROTO_PATH);
-    expect(Object.keys(loadQuantumDBProto())).toContain(GRPC_SERVICE_NAME);
-    expect(loadQuantumDBProto()).toBe(loadQuantumDBProto());
+    expect(Object.keys(await loadQuantumDBProto())).toContain(GRPC_SERVICE_NAME);
+    expect(await loadQuantumDBProto()).toBe(await loadQuantumDBProto());
+    expect(Object.keys(await loadQuantumDBProto(undefined, [HEALTH_PROTO]))).toEqual(expect.arrayContaining([GRPC_SERVICE_NAME, 'grpc.health.v1.Health']));
   });
 
-  it('a missing file → IO_ERROR', () => {
-    expectQdbError(() => loadQuantumDBProto('/nonexistent/quantumdb.proto'), 'IO_ERROR');
+  it('a missing file → IO_ERROR', async () => {
+    await expectQdbErrorAsync(() => loadQuantumDBProto('/nonexistent/quantumdb.proto'), 'IO_ERROR');
+  });
+
+  it('missing optional packages → INVALID_ARGUMENT that names the install command', () => {
+    const e = grpcPackagesMissing(GRPC_SERVER_PACKAGES);
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toBe("gRPC needs the optional peer dependencies @grpc/grpc-js, @grpc/proto-loader, @grpc/reflection, grpc-health-check; install them with 'npm install @grpc/grpc-js @grpc/proto-loader @grpc/reflection grpc-health-check', or use HTTP");
   });
 });

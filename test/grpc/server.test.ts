@@ -4,7 +4,7 @@
  * dimension, NaN, empty id, duplicate id, unknown id, bad metadata, oversize message), statuses
  * and trailers, nothing internal leaking, health and reflection, and read-only mode.
  */
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QuantumDB } from '../../src/index.js';
 import { grpcStatusOf, startGrpcServer, type GrpcServerHandle } from '../../src/server/grpc.js';
@@ -100,6 +100,9 @@ describe('every RPC', () => {
     expect(s.bytes.total).toBe(local.bytes.total);
     expect(s.service.requests).toBeGreaterThan(0);
     expect(s.service.changed).toBe(true);
+    const whole = JSON.parse(s.json);
+    expect(whole).toMatchObject({ ...local, buildSeconds: expect.any(Object) });
+    expect(whole.service).toMatchObject({ requests: s.service.requests, changed: true });
     expect(Date.parse(s.service.started_at)).toBeLessThanOrEqual(Date.now());
   });
 
@@ -208,7 +211,7 @@ describe('bad requests → status, message and qdb-code trailer', () => {
 describe('error mapping', () => {
   it('a non-QuantumDB error is INTERNAL with a fixed message; the error goes to onInternalError only', async () => {
     const base = createService(db);
-    const broken: Service = { ...base, changed: false, stats: () => { throw new Error('secret: /srv/keys/token'); } };
+    const broken: Service = { ...base, changed: false, stats: () => { throw new Error('secret: api-key-123'); } };
     const seen: unknown[] = [];
     const s = await startGrpcServer(broken, { port: 0, onInternalError: (e) => seen.push(e) });
     const c = rawClients(s.address);
@@ -226,10 +229,10 @@ describe('error mapping', () => {
   });
 
   it('grpcStatusOf follows ERROR_STATUS: NOT_TRAINED → FAILED_PRECONDITION, read-only → FAILED_PRECONDITION, CAPACITY_EXCEEDED → RESOURCE_EXHAUSTED', () => {
-    expect(grpcStatusOf(qdbError('NOT_TRAINED', ['x'])).code).toBe(status.FAILED_PRECONDITION);
-    expect(grpcStatusOf(qdbError('INVALID_ARGUMENT', ['ro'], { readOnly: true })).code).toBe(status.FAILED_PRECONDITION);
-    expect(grpcStatusOf(qdbError('CAPACITY_EXCEEDED', ['full'])).code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(grpcStatusOf(qdbError('IO_ERROR', ['disk'])).code).toBe(status.INTERNAL);
+    expect(grpcStatusOf(qdbError('NOT_TRAINED', ['x']), new Metadata()).code).toBe(status.FAILED_PRECONDITION);
+    expect(grpcStatusOf(qdbError('INVALID_ARGUMENT', ['ro'], { readOnly: true }), new Metadata()).code).toBe(status.FAILED_PRECONDITION);
+    expect(grpcStatusOf(qdbError('CAPACITY_EXCEEDED', ['full']), new Metadata()).code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(grpcStatusOf(qdbError('IO_ERROR', ['disk']), new Metadata()).code).toBe(status.INTERNAL);
     expect(internalErrors).toEqual([]);
   });
 
