@@ -2,8 +2,8 @@
  * @module storage/row-store
  * The full-precision rows behind re-rank and `get`. A database built in this process keeps them
  * in kernel memory; a database opened from a `.qdb` file leaves them in the file (f32, f16 or
- * int8) — mapped, or read row by row with positional reads when the mmap addon is absent — and
- * reads only the rows a query re-ranks, so they are never resident as a whole. Rows added after
+ * int8) and reads, with positional reads, only the rows a query re-ranks, so they are never
+ * resident as a whole. Rows added after
  * opening are appended in memory. A chunk of the file is checked against its CRC32C the first time
  * any of its rows is read, so a corrupted file can never produce a wrong score.
  */
@@ -13,9 +13,9 @@ import { decodeF16, dequantizeInt8, VectorEncoding, type QdbByteSource } from '.
 
 /**
  * log2 of the bytes one checksum of the VECTOR_CHECKSUMS section covers (written in its flags):
- * small, because a query's first re-rank touches up to `rerank` chunks and verifies each in full.
+ * one page, because a query's first re-rank touches up to `rerank` chunks and verifies each in full.
  */
-export const VECTOR_CHUNK_SHIFT = 16;
+export const VECTOR_CHUNK_SHIFT = 12;
 const VECTOR_CHUNK_BYTES = 1 << VECTOR_CHUNK_SHIFT;
 
 /** Checksums of consecutive 2^VECTOR_CHUNK_SHIFT-byte chunks of an encoded vectors section. */
