@@ -142,7 +142,14 @@ export interface CodecReport {
   /** Seconds spent training the learned codec (0 when none was trained). */
   trainSeconds: number;
   /** Validation 10-recall@10 (flat ADC, no re-rank) of each codec compared; null = not measured. */
-  validation: { pq: number | null; opq: number | null; learned: number | null };
+  validation: {
+    /** Codec v1: PCA + product quantization. */
+    pq: number | null;
+    /** PQ with the OPQ-refined rotation. */
+    opq: number | null;
+    /** The neural encoder with learnable codebooks. */
+    learned: number | null;
+  };
   /** Why this codec was kept. */
   reason: string;
 }
