@@ -152,7 +152,7 @@ const section = [
   fileRow('synth-768 100k', synth.file),
   ...(million ? [fileRow('generated 1M × 768 (efConstruction 40)', million.file)] : []),
   '',
-  'Resident = growth of (RSS − V8 heap) in a fresh process that opens the file read-only and answers one query; the re-rank vectors stay in the file mapping.',
+  'Resident = growth of (RSS − V8 heap) in a fresh process that opens the file read-only and answers one query; the re-rank vectors stay in the file and are read per query with positional reads.',
   '',
   '| synth-768 100k | R@10 | QPS |',
   '|---|---:|---:|',

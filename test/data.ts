@@ -1,16 +1,9 @@
 /** Seeded test data: clustered vectors and an exact brute-force oracle. */
+import { mulberry32 } from '../src/random.js';
 import type { Metric } from '../src/types.js';
 
 /** mulberry32 uniform stream. */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const uniform = mulberry32;
 
 /**
  * n × dim row-major vectors around `clusters` random centres (so neighbours are meaningful).

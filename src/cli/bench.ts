@@ -16,6 +16,7 @@ import { EXIT, intOption, type Command, type CommandContext } from './command.js
 import { compressFile } from './compress.js';
 import { QuantumDB } from './lib.js';
 import { exactSearch } from './search.js';
+import { mulberry32 } from '../random.js';
 
 const EF_SWEEP = [16, 32, 64, 128, 256];
 const K = 10;
@@ -29,16 +30,6 @@ export interface SuiteConfig {
   dim: number;
   queries: number;
   seed: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -37,6 +37,8 @@ export interface CompressOptions {
   workerScript?: URL;
   /** Progress: input bytes read so far, total bytes, records so far. */
   onProgress?: (bytesDone: number, bytesTotal: number, records: number) => void;
+  /** Progress of the second (quantizing) pass of QSTREAM1: records written, records in all. */
+  onQuantizeProgress?: (done: number, total: number) => void;
 }
 
 /** What {@link compressFile} did. */
@@ -154,6 +156,7 @@ async function compressQStream1(input: FileHandle, options: CompressOptions & { 
   }
   try {
     const segments: number[] = [];
+    const counts: number[] = [];
     let count = 0;
     let dim = -1;
     let mins = new Float32Array(0);
@@ -175,6 +178,7 @@ async function compressQStream1(input: FileHandle, options: CompressOptions & { 
       }
       spilled += chunk.records.length;
       segments.push(chunk.records.length);
+      counts.push(chunk.count);
       count += chunk.count;
       options.onProgress?.(bytesRead, options.size, count);
     });
@@ -197,7 +201,13 @@ async function compressQStream1(input: FileHandle, options: CompressOptions & { 
     }
     await writeFileAtomic(options.output, async (sink: ChunkSink) => {
       await sink.write(qstreamHeader(mins, maxs));
-      await ordered(spilledBlocks(), (records) => runner.run({ kind: 'quantize', records, mins, maxs }), limit, (bytes) => sink.write(bytes));
+      let written = 0;
+      let segment = 0;
+      await ordered(spilledBlocks(), (records) => runner.run({ kind: 'quantize', records, mins, maxs }), limit, async (bytes) => {
+        await sink.write(bytes);
+        written += counts[segment++]!;
+        options.onQuantizeProgress?.(written, count);
+      });
     });
     return { count, dim };
   } finally {
@@ -310,7 +320,8 @@ Options:
     const [input, output] = ctx.positionals as [string, string];
     const workers = intOption(ctx.values, 'workers', Math.min(availableParallelism(), 8), 0, 64);
     const quantize = ctx.values.quantize === true;
-    const bar = ctx.progress(quantize ? 'reading' : 'compressing', 'entries');
+    let bar = ctx.progress(quantize ? 'reading' : 'compressing', 'entries');
+    let quantizing = false;
     const t0 = ctx.now();
     const cpu0 = process.cpuUsage();
     let result: CompressResult;
@@ -320,6 +331,14 @@ Options:
         onProgress: (bytesDone, bytesTotal, records) => {
           const estimate = bytesDone > 0 ? Math.max(records, Math.round((records * bytesTotal) / bytesDone)) : undefined;
           bar.update(records, estimate);
+        },
+        onQuantizeProgress: (done, total) => {
+          if (!quantizing) {
+            bar.finish();
+            bar = ctx.progress('quantizing', 'entries');
+            quantizing = true;
+          }
+          bar.update(done, total);
         },
       });
     } finally {

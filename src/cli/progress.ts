@@ -78,7 +78,8 @@ export class ProgressBar {
     const elapsed = now - this.start;
     if (elapsed < (this.options.delayMs ?? 1000) || now - this.lastDraw < (this.options.intervalMs ?? 100)) return;
     this.lastDraw = now;
-    const width = Math.max(20, (this.options.stream.columns ?? 80) - 1);
+    // A terminal that reports no size (columns 0 or undefined) gets 80.
+    const width = Math.max(20, (this.options.stream.columns || 80) - 1);
     const line = renderProgress({ label: this.options.label, done, total, rate: done / (elapsed / 1000), unit: this.options.unit, width });
     this.options.stream.write(`\r${line}\u001b[K`);
     this.drawn = true;

@@ -24,7 +24,7 @@
 import { qdbError } from '../errors.js';
 import type { Metric } from '../types.js';
 import { Kernels } from '../wasm/abi.js';
-import { mulberry32 } from './pq-codec.js';
+import { mulberry32 } from '../random.js';
 import {
   exactKnn, gramMatrix, loadTensorflow, pqKmeans, TrainSession,
   type LossWeights, type StepLosses, type TfBackendName, type TfRuntime, type TrainBatch, type TrainOptions,

@@ -5,6 +5,7 @@
  * encodes rows. Every heavy loop runs in WASM; this module only sequences the steps.
  */
 import type { BuildProgress } from '../types.js';
+import { mulberry32 } from '../random.js';
 import type { Kernels } from '../wasm/abi.js';
 
 /** The codec parameters `QuantumDB` resolved from its options. */
@@ -32,18 +33,6 @@ const TUNE_ITERATIONS = 8;
 export const MIN_ROWS_TO_TUNE = 2_000;
 
 type Report = (phase: BuildProgress['phase'], done: number, total: number) => Promise<void>;
-
-/** mulberry32: the seeded stream for sampling; the kernels use the same generator. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` distinct slots of [0, size), chosen by a seeded partial Fisher–Yates shuffle, in shuffle order. */
 export function sampleSlots(size: number, count: number, seed: number): Uint32Array {

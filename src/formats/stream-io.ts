@@ -16,6 +16,7 @@
  * (`pqEncode` inside `writePQStream1`), so Vectro+ reads these files as its own.
  */
 import { qdbError } from '../errors.js';
+import { mulberry32 } from '../random.js';
 import type { QuantumDB } from '../quantumdb.js';
 import type { BuildProgress, QuantumDBOptions } from '../types.js';
 import type { ProductQuantizer } from './vectro-quant.js';
@@ -163,18 +164,6 @@ export async function exportStream(db: ExportableDB, path: string, options: Expo
   if (format === 'qstream1') return writeQStream1(path, () => storedRecords(db));
   if (format === 'pqstream1') return writePQStream1(path, trainProductQuantizer(db, options), storedRecords(db));
   throw qdbError('INVALID_ARGUMENT', [`format must be 'stream1', 'qstream1' or 'pqstream1', got ${JSON.stringify(format)}`]);
-}
-
-/** mulberry32: a small seeded PRNG (public domain, Tommy Ettinger). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function checkInt(value: number, name: string, min: number, max: number): number {

@@ -10,6 +10,7 @@
  * rows may be scaled to unit length.
  */
 import { QuantumDBError } from '../index.js';
+import { mulberry32 } from '../random.js';
 
 /**
  * A seeded uniform random stream on [0, 1) (mulberry32).
@@ -23,13 +24,7 @@ import { QuantumDBError } from '../index.js';
  * ```
  */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** A standard normal sample from a uniform stream (Box–Muller, cosine branch). */

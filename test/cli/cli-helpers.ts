@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/command.js';
+import { mulberry32 } from '../../src/random.js';
 
 /** A stdout/stderr double that keeps what was written. */
 export class MemoryStream {
@@ -31,15 +32,7 @@ export async function tempDir(prefix = 'qdb-cli-'): Promise<{ dir: string; path:
 }
 
 /** mulberry32 PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** n seeded rows of dim values in [-1, 1), as Float32Arrays. */
 export function randomRows(n: number, dim: number, seed: number): Float32Array[] {

@@ -67,5 +67,5 @@ describe('API documentation', () => {
 
 /** Classes carry @throws on their constructor and methods, not on the class comment. */
 function isClass(name: string): boolean {
-  return /(^|\.)(QuantumDB|QuantumDBError|QuantumDBVectorStore|QuantumDBPool)$/.test(name);
+  return /(^|\.)(QuantumDB|QuantumDBError|QuantumDBVectorStore|QuantumDBPool|QuantumDBClient)$/.test(name);
 }
