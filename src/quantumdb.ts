@@ -30,6 +30,8 @@ const DEFAULT_OPQ_ITERATIONS = 8;
 /** `codec: 'auto'` tries OPQ and the learned codec from this many vectors up: below it they gained nothing measurable and cost most of the build. */
 export const AUTO_CODEC_MIN_ROWS = 50_000;
 const DEFAULT_TRAIN_BUDGET_SECONDS = 60;
+/** Rows in one learned-codec training batch (8 anchors × 32 neighbours, learned-codec.ts defaults). */
+const LEARNED_BATCH_ROWS = 256;
 const CODECS = ['auto', 'pq', 'opq', 'learned'] as const;
 /** Rows staged in kernel scratch at a time while adding. */
 const STAGE_ROWS = 4_096;
@@ -305,7 +307,11 @@ export class QuantumDB {
     const sample = this.sampleRows(Math.min(n, this.codec.trainSampleSize));
     try {
       const { weights, report: learnedReport } = await trainLearnedCodec(sample, this.metric, pq, opq,
-        { trainBudgetSeconds: budget, seed: this.params.seed, trainSampleSize: this.codec.trainSampleSize, backend: options.trainBackend ?? 'auto' },
+        {
+          trainBudgetSeconds: budget, seed: this.params.seed, trainSampleSize: this.codec.trainSampleSize, backend: options.trainBackend ?? 'auto',
+          // One epoch is one pass over the sample in batches of LEARNED_BATCH_ROWS rows.
+          ...(options.trainEpochs === undefined ? {} : { maxSteps: Math.ceil(positiveInt(options.trainEpochs, 1, 'trainEpochs') * sample.length / this.dim / LEARNED_BATCH_ROWS) }),
+        },
         ({ done, total, backend }) => options.onProgress?.({ phase: 'learned', done, total, backend }));
       const choice = codec === 'learned' ? { kind: 'learned' as const, reason: "codec 'learned' requested" } : chooseCodec(learnedReport.validation);
       this.codecReport = { kind: choice.kind, backend: learnedReport.backend, trainSeconds: learnedReport.trainSeconds, validation: { ...learnedReport.validation }, reason: choice.reason };

@@ -170,6 +170,8 @@ export interface BuildOptions {
   opqIterations?: number;
   /** Wall-clock seconds for the learned codec (load TF.js, mine neighbours, train, validate); default 60. */
   trainBudgetSeconds?: number;
+  /** Passes over the learned codec's training sample at most (the time budget still applies); default: until the budget or early stop. */
+  trainEpochs?: number;
   /** TF.js backend: `'auto'` (default) tries tfjs-node-gpu, tfjs-node, wasm, then cpu. */
   trainBackend?: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 }

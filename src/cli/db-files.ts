@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { CommandContext } from './command.js';
-import { QuantumDB, buildFromStream, qdbError, readVectors, type FromStreamOptions, type SearchHit } from './lib.js';
+import { QuantumDB, buildFromStream, qdbError, readVectors, type FromStreamOptions, type QuantumDBOptions, type SearchHit } from './lib.js';
 
 // "QDB\0\r\n\x1a\n", the magic of docs/format-qdb.md.
 const QDB_MAGIC = [0x51, 0x44, 0x42, 0x00, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -53,7 +53,9 @@ export async function readQueries(path: string): Promise<{ id: string; vector: F
  * Reads a vector file into a new database with a progress bar per phase (reading, then each phase of the build).
  * @param build - Build the index after reading.
  */
-export async function loadDatabase(ctx: CommandContext, path: string, options: FromStreamOptions, build: boolean): Promise<QuantumDB> {
+export async function loadDatabase(
+  ctx: CommandContext, path: string, options: FromStreamOptions, build: boolean, create: (o: QuantumDBOptions) => QuantumDB = (o) => new QuantumDB(o),
+): Promise<QuantumDB> {
   let phase = '';
   let bar = ctx.progress('reading', 'vectors');
   try {
@@ -68,7 +70,7 @@ export async function loadDatabase(ctx: CommandContext, path: string, options: F
         }
         bar.update(p.done, Number.isFinite(p.total) ? p.total : undefined);
       },
-    }, (o) => new QuantumDB(o));
+    }, create);
   } finally {
     bar.finish();
   }

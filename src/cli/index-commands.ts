@@ -10,7 +10,7 @@ import {
   type Command, type CommandContext,
 } from './command.js';
 import { isQdbFile, loadDatabase, openIndex, printHits, readHead, readQueries } from './db-files.js';
-import { qdbError, readPQStream1, readQStream1, readVectors, type Metric, type QuantumDB, type SearchHit } from './lib.js';
+import { QuantumDB, qdbError, readPQStream1, readQStream1, readVectors, type Metric, type SearchHit } from './lib.js';
 
 const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
 
@@ -23,17 +23,6 @@ function dbOptions(ctx: CommandContext) {
     efConstruction: intOption(ctx.values, 'ef-construction', 200),
     m: optionalInt(ctx.values, 'pq-m'),
   };
-}
-
-/** The learned-codec calls, which only builds with the learned codec provide. */
-interface LearnedCodecDB {
-  exportCodec?: (path: string) => Promise<void>;
-  importCodec?: (path: string) => Promise<void>;
-  trainCodec?: (options: { epochs?: number; autoTune?: boolean; onProgress?: (p: { phase: string; done: number; total: number }) => void }) => Promise<unknown>;
-}
-
-function learnedCodecMissing(method: string, verb: string) {
-  return qdbError('INVALID_ARGUMENT', [`this build of QuantumDB has no learned codec (db.${method} is missing), so \`quantumdb ${verb}\` cannot run; use \`quantumdb build\` without --codec for the plain PQ codec`]);
 }
 
 export const trainCommand: Command = {
@@ -69,19 +58,14 @@ Options:
     const { metric, seed } = dbOptions(ctx);
     const t0 = ctx.now();
     const db = await loadDatabase(ctx, data, { metric, seed }, false);
-    const learned = db as unknown as LearnedCodecDB;
-    if (typeof learned.exportCodec !== 'function') throw learnedCodecMissing('exportCodec', 'train');
     const bar = ctx.progress('training');
     try {
-      if (typeof learned.trainCodec === 'function') {
-        await learned.trainCodec({ epochs, autoTune, onProgress: (p) => bar.update(p.done, p.total) });
-      } else {
-        await db.buildIndex({ onProgress: (p) => bar.update(p.done, p.total) });
-      }
+      // --auto-tune compares PQ, OPQ and the learned codec and keeps the best; otherwise the learned codec.
+      await db.buildIndex({ codec: autoTune ? 'auto' : 'learned', trainEpochs: epochs, onProgress: (p) => bar.update(p.done, p.total) });
     } finally {
       bar.finish();
     }
-    await learned.exportCodec(output);
+    await db.exportCodec(output);
     const seconds = (ctx.now() - t0) / 1000;
     ctx.printJson({ output, vectors: db.size, dim: db.dim, seconds });
     ctx.print(`trained the codec on ${fmtInt(db.size)} vectors (${db.dim}-d) and wrote ${output} (${fmtSeconds(seconds)})`);
@@ -124,11 +108,10 @@ Options:
     const codec = ctx.values.codec as string | undefined;
     const options = dbOptions(ctx);
     const t0 = ctx.now();
-    const db = await loadDatabase(ctx, input, options, codec === undefined);
+    // With --codec the database starts from the stored codec, and building it trains nothing.
+    const imported = codec === undefined ? undefined : await QuantumDB.importCodec(codec, { seed: options.seed, M: options.M, efConstruction: options.efConstruction });
+    const db = await loadDatabase(ctx, input, options, codec === undefined, imported ? () => imported : undefined);
     if (codec !== undefined) {
-      const learned = db as unknown as LearnedCodecDB;
-      if (typeof learned.importCodec !== 'function') throw learnedCodecMissing('importCodec', 'build --codec');
-      await learned.importCodec(codec);
       const bar = ctx.progress('building');
       try {
         await db.buildIndex({ onProgress: (p) => bar.update(p.done, p.total) });
