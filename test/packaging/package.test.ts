@@ -13,6 +13,10 @@ import { ROOT } from './bundle.js';
 
 const run = promisify(execFile);
 
+if (process.env.QDB_PACKAGE_TEST !== '1') {
+  console.log('skipped: the npm pack → install check builds, packs and installs (minutes); run it with QDB_PACKAGE_TEST=1 or `npm run check:package`');
+}
+
 describe.runIf(process.env.QDB_PACKAGE_TEST === '1')('npm pack → npm install → import/require', () => {
   it('builds, packs, installs and loads every entry point from ESM and CommonJS, with types', async () => {
     await run('npm', ['run', 'build'], { cwd: ROOT, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
