@@ -18,13 +18,13 @@
  *   --quick   10k rows, one repeat, 500 requests per level; prints the section instead of writing files.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CACHE_DIR, synth768 } from './datasets.mjs';
-import { machineLine, replaceSection, DEFAULT_DOC } from './report.mjs';
+import { DEFAULT_DOC, machineLine, publishSection } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli.js');
@@ -248,10 +248,7 @@ async function main() {
     console.log(`\n${section}`);
     return;
   }
-  mkdirSync(resolve(RESULTS, '..'), { recursive: true });
-  writeFileSync(RESULTS, `${JSON.stringify(results, null, 1)}\n`);
-  const doc = existsSync(DEFAULT_DOC) ? readFileSync(DEFAULT_DOC, 'utf8') : '';
-  writeFileSync(DEFAULT_DOC, replaceSection(doc, SECTION, section));
+  publishSection(SECTION, section, { results, resultsPath: RESULTS });
   log(`wrote ${RESULTS} and the "${SECTION}" section of ${DEFAULT_DOC}`);
 }
 

@@ -7,9 +7,9 @@
  *
  * Usage: `node bench/kernels.mjs` (after `npm run build`).
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
-import { DEFAULT_DOC, machineLine, replaceSection } from './report.mjs';
+import { machineLine, publishSection } from './report.mjs';
 import { machineInfo } from './measure.mjs';
 import { mulberry32 } from './datasets.mjs';
 
@@ -139,5 +139,4 @@ const table = [
   ...rows.map((r) => `| ${r.name} | ${r.median.toFixed(2)} | ${r.mean.toFixed(2)} | ${r.unit} |`),
 ].join('\n');
 console.log(table);
-const doc = existsSync(DEFAULT_DOC) ? readFileSync(DEFAULT_DOC, 'utf8') : '';
-writeFileSync(DEFAULT_DOC, replaceSection(doc, 'kernels', table));
+publishSection('kernels', table);

@@ -9,12 +9,12 @@
  *
  * Usage: `node --expose-gc bench/persistence.mjs [--skip-1m]` (after `npm run build`).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuantumDB } from '../dist/index.js';
 import { CACHE_DIR, groundTruth, mulberry32, recallAt, synth768 } from './datasets.mjs';
 import { machineInfo, residentBytes } from './measure.mjs';
-import { DEFAULT_DOC, machineLine, replaceSection } from './report.mjs';
+import { machineLine, publishSection } from './report.mjs';
 
 const SKIP_1M = process.argv.includes('--skip-1m');
 const SEARCH = { k: 10, ef: 160, rerank: 160 };
@@ -164,6 +164,5 @@ const section = [
   '|---|---:|---:|',
   ...synth.filters.map((f) => `| ${f.selectivity * 100}% of items match | ${f.recall.toFixed(4)} | ${f.qps.toFixed(0)} |`),
 ].join('\n');
-const doc = existsSync(DEFAULT_DOC) ? readFileSync(DEFAULT_DOC, 'utf8') : '';
-writeFileSync(DEFAULT_DOC, replaceSection(doc, 'persistence', section));
+publishSection('persistence', section);
 log(section);

@@ -173,6 +173,21 @@ export function writeReport(results, { out = DEFAULT_DOC } = {}) {
   return out;
 }
 
+/**
+ * Writes a benchmark's section into docs/benchmarks.md and, when given, its results JSON.
+ * @param {string} name the section name (`<!-- bench:NAME:start -->`).
+ * @param {string} markdown the section's content.
+ * @param {{ results?: object, resultsPath?: string }} [options]
+ */
+export function publishSection(name, markdown, { results, resultsPath } = {}) {
+  if (results && resultsPath) {
+    mkdirSync(dirname(resultsPath), { recursive: true });
+    writeFileSync(resultsPath, `${JSON.stringify(results, null, 1)}\n`);
+  }
+  const doc = existsSync(DEFAULT_DOC) ? readFileSync(DEFAULT_DOC, 'utf8') : '';
+  writeFileSync(DEFAULT_DOC, replaceSection(doc, name, markdown));
+}
+
 function argValue(argv, flag, fallback) {
   const i = argv.indexOf(flag);
   return i >= 0 && argv[i + 1] ? resolve(argv[i + 1]) : fallback;

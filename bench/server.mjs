@@ -18,7 +18,7 @@
  *   --cli     another build of the CLI to serve with (it must find proto/quantumdb.proto beside its dist/).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +27,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { CACHE_DIR, synth768 } from './datasets.mjs';
 import { machineInfo } from './measure.mjs';
-import { DEFAULT_DOC, machineLine, replaceSection } from './report.mjs';
+import { DEFAULT_DOC, machineLine, publishSection } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_CLI = join(ROOT, 'dist/cli.js');
@@ -236,10 +236,7 @@ async function main() {
     console.log(`\n${section}`);
     return;
   }
-  mkdirSync(resolve(RESULTS, '..'), { recursive: true });
-  writeFileSync(RESULTS, `${JSON.stringify(results, null, 1)}\n`);
-  const doc = existsSync(DEFAULT_DOC) ? readFileSync(DEFAULT_DOC, 'utf8') : '';
-  writeFileSync(DEFAULT_DOC, replaceSection(doc, SECTION, section));
+  publishSection(SECTION, section, { results, resultsPath: RESULTS });
   log(`wrote ${RESULTS} and the "${SECTION}" section of ${DEFAULT_DOC}`);
 }
 
