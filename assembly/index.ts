@@ -438,7 +438,6 @@ export function kernelAdcSlots(slots: usize, n: i32, out: usize): void { queryDi
 export function kernelAdcSlotsScalar(slots: usize, n: i32, out: usize): void {
   for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), adcDistance(codeOf(load<u32>(slots + (<usize>i << 2)))));
 }
-export function kernelAdc4(c0: usize, c1: usize, c2: usize, c3: usize, out: usize): void { adcDistance4(c0, c1, c2, c3, out); }
 
 // ── Learned codec (issue 3): the MLP encoder of encoder.ts and explicit-codebook PQ helpers ──
 

@@ -22,10 +22,8 @@ import { decodeCodecFile, type CodecFile } from '../codec/codec-file.js';
 import type { CodecReport, Metadata, QuantumDBStats } from '../types.js';
 import { isMmapAvailable, mapFile } from './mmap.js';
 import { chunkChecksums, encodedRowBytes, MappedRows, VECTOR_CHUNK_SHIFT } from './row-store.js';
-import {
-  decodeQdb, decodeStringTable, encodeF16, encodeQdb, encodeStringTable, planQdb, qdbPieces, quantizeInt8, SectionKind, VectorEncoding,
-  type QdbByteSource, type QdbFile, type QdbSectionInput,
-} from './qdb-layout.js';
+import { decodeQdb, encodeQdb, planQdb, qdbPieces, SectionKind, VectorEncoding, type QdbByteSource, type QdbFile, type QdbSectionInput } from './qdb-layout.js';
+import { decodeStringTable, encodeF16, encodeStringTable, quantizeInt8 } from './section-codecs.js';
 
 /** Section kind of the per-chunk checksums of VECTORS (added in format 1.0 by this module). */
 export const VECTOR_CHECKSUMS_KIND = 10;

@@ -9,7 +9,8 @@
  */
 import { qdbError } from '../errors.js';
 import { crc32c } from './checksum.js';
-import { decodeF16, dequantizeInt8, VectorEncoding, type QdbByteSource } from './qdb-layout.js';
+import { VectorEncoding, type QdbByteSource } from './qdb-layout.js';
+import { decodeF16, dequantizeInt8 } from './section-codecs.js';
 
 /**
  * log2 of the bytes one checksum of the VECTOR_CHECKSUMS section covers (written in its flags):

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
-  decodeF16, decodeQdb, decodeStringTable, dequantizeInt8, encodeF16, encodeQdb, encodeStringTable, f16ToF32, f32ToF16,
-  planQdb, qdbPieces, quantizeInt8, QDB_FORMAT_VERSION, QDB_HEADER_BYTES, QDB_MAGIC, QDB_SECTION_ALIGN, QDB_TABLE_ENTRY_BYTES,
+  decodeQdb, encodeQdb, planQdb, qdbPieces, QDB_FORMAT_VERSION, QDB_HEADER_BYTES, QDB_MAGIC, QDB_SECTION_ALIGN, QDB_TABLE_ENTRY_BYTES,
   SectionKind, VectorEncoding, type QdbByteSource, type QdbSectionInput,
 } from '../../src/storage/qdb-layout.js';
+import { decodeF16, decodeStringTable, dequantizeInt8, encodeF16, encodeStringTable, f16ToF32, f32ToF16, quantizeInt8 } from '../../src/storage/section-codecs.js';
 import { crc32c } from '../../src/storage/checksum.js';
 import { isQuantumDBError, type ErrorCode } from '../../src/errors.js';
 import { expectQdbError } from '../helpers.js';
