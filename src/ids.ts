@@ -40,13 +40,17 @@ export class IdMap {
     }
   }
 
-  /** Replaces the whole map with one id per slot, "" marking a deleted slot (opening a file). */
-  load(slotIds: readonly string[]): void {
-    this.slotToId = [...slotIds];
+  /**
+   * Replaces the whole map with one id per slot, "" marking a deleted slot (opening a file).
+   * @param isDeleted whether a slot is deleted; a live slot with an empty or repeated id is corrupt
+   */
+  load(slotIds: string[], isDeleted: (slot: number) => boolean): void {
+    this.slotToId = slotIds;
     this.idToSlot.clear();
     this.idChars = 0;
-    this.slotToId.forEach((id, slot) => {
-      if (id === '') return;
+    slotIds.forEach((id, slot) => {
+      if (isDeleted(slot)) return;
+      if (id === '' || this.idToSlot.has(id)) throw qdbError('CORRUPT_FILE', [`not a valid QuantumDB database: slot ${slot} has ${id === '' ? 'an empty' : 'a duplicate'} id`], { slot });
       this.idToSlot.set(id, slot);
       this.idChars += id.length;
     });

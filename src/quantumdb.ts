@@ -844,7 +844,7 @@ export class QuantumDB {
     const badSlot = config.built ? raw.graphValidate(n) : -1;
     if (badSlot >= 0) throw qdbError('CORRUPT_FILE', [`the graph links of slot ${badSlot} point outside the database; the file is damaged`], { slot: badSlot });
     image.deleted.forEach((d, slot) => { if (d) raw.markDeleted(slot); });
-    this.idMap.load(image.ids.map((id, slot) => (image.deleted[slot] ? '' : id)));
+    this.idMap.load(image.ids, (slot) => image.deleted[slot] === 1);
     this.metadata = image.metadata ?? new Array(n).fill(undefined);
     if (keepMapped) {
       this.mapped = image.rows;

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { QuantumDB, type Metadata } from '../src/index.js';
 import { crc32c } from '../src/storage/checksum.js';
 import { decodeQdb, encodeQdb, SectionKind } from '../src/storage/qdb-layout.js';
+import { encodeStringTable } from '../src/storage/section-codecs.js';
 import { bruteForce, clustered, idsFor, recall } from './data.js';
 import { expectQdbError, expectQdbErrorAsync } from './helpers.js';
 
@@ -214,6 +215,14 @@ describe('hostile files', () => {
     const sections = file.sections.map((info) => ({ kind: info.kind, flags: info.flags, bytes: file.section(info.kind).slice() }));
     const level0 = sections.find((sec) => sec.kind === SectionKind.GRAPH_LEVEL0) as { bytes: Uint8Array };
     new DataView(level0.bytes.buffer).setUint32(4, 999_999, true);
+    expectQdbError(() => QuantumDB.fromBytes(encodeQdb(sections)), 'CORRUPT_FILE');
+  });
+
+  it('rejects a file with valid checksums whose ids repeat', async () => {
+    const file = decodeQdb((await makeDb()).toBytes());
+    const sections = file.sections.map((info) => ({ kind: info.kind, flags: info.flags, bytes: file.section(info.kind).slice() }));
+    const ids = sections.find((sec) => sec.kind === SectionKind.IDS) as { bytes: Uint8Array };
+    ids.bytes = encodeStringTable(idsFor(N).map((id, i) => (i === 9 ? 'v3' : id)));
     expectQdbError(() => QuantumDB.fromBytes(encodeQdb(sections)), 'CORRUPT_FILE');
   });
 

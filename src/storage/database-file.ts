@@ -241,13 +241,8 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   const bitmap = expect(SectionKind.DELETED, section(SectionKind.DELETED), Math.ceil(n / 8), 'deleted');
   const deleted = new Uint8Array(n);
   for (let slot = 0; slot < n; slot++) deleted[slot] = ((bitmap[slot >> 3] as number) >> (slot & 7)) & 1;
-  const seen = new Set<string>();
-  for (let slot = 0; slot < n; slot++) {
-    const id = ids[slot] as string;
-    if (deleted[slot]) continue;
-    if (id === '' || seen.has(id)) throw corrupt(offsetOf(SectionKind.IDS), `slot ${slot} has ${id === '' ? 'an empty' : 'a duplicate'} id`);
-    seen.add(id);
-  }
+  // Duplicate and empty live ids are rejected where the id map is built (IdMap.load).
+  for (let slot = 0; slot < n; slot++) if (deleted[slot]) ids[slot] = '';
   const vectorsInfo = file.info(SectionKind.VECTORS);
   const vectorEncoding = vectorsInfo?.flags ?? VectorEncoding.NONE;
   if (!Object.values(VectorEncoding).includes(vectorEncoding as never)) throw corrupt(vectorsInfo?.offset ?? 0, `unknown vector encoding ${vectorEncoding}`);
