@@ -243,13 +243,9 @@ async function main() {
   if (!o.skip.has('search')) results.search = benchSearch(o, stream1, dataset.queries, dataset.dim);
   if (!o.skip.has('serve')) results.serve = await benchServe(o, dataset);
   results.load = [Math.round(load0 * 100) / 100, Math.round(loadavg()[0] * 100) / 100];
-  const section = renderSection(results);
-  if (o.quick) {
-    console.log(`\n${section}`);
-    return;
+  if (publishSection(SECTION, renderSection(results), { results, resultsPath: RESULTS, printOnly: o.quick })) {
+    log(`wrote ${RESULTS} and the "${SECTION}" section of ${DEFAULT_DOC}`);
   }
-  publishSection(SECTION, section, { results, resultsPath: RESULTS });
-  log(`wrote ${RESULTS} and the "${SECTION}" section of ${DEFAULT_DOC}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

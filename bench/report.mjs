@@ -174,18 +174,25 @@ export function writeReport(results, { out = DEFAULT_DOC } = {}) {
 }
 
 /**
- * Writes a benchmark's section into docs/benchmarks.md and, when given, its results JSON.
+ * Writes a benchmark's section into docs/benchmarks.md and, when given, its results JSON; with
+ * `printOnly` (a quick run) it only prints the section.
  * @param {string} name the section name (`<!-- bench:NAME:start -->`).
  * @param {string} markdown the section's content.
- * @param {{ results?: object, resultsPath?: string }} [options]
+ * @param {{ results?: object, resultsPath?: string, printOnly?: boolean }} [options]
+ * @returns {boolean} whether anything was written.
  */
-export function publishSection(name, markdown, { results, resultsPath } = {}) {
+export function publishSection(name, markdown, { results, resultsPath, printOnly = false } = {}) {
+  if (printOnly) {
+    console.log(`\n${markdown}`);
+    return false;
+  }
   if (results && resultsPath) {
     mkdirSync(dirname(resultsPath), { recursive: true });
     writeFileSync(resultsPath, `${JSON.stringify(results, null, 1)}\n`);
   }
   const doc = existsSync(DEFAULT_DOC) ? readFileSync(DEFAULT_DOC, 'utf8') : '';
   writeFileSync(DEFAULT_DOC, replaceSection(doc, name, markdown));
+  return true;
 }
 
 function argValue(argv, flag, fallback) {

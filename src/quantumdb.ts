@@ -286,7 +286,8 @@ export class QuantumDB {
     const { kernels } = this;
     this.learned = undefined;
     kernels.check(kernels.raw.encoderUse(0), 'switching the encoder off');
-    this.params.targetDim = await trainPqCodec(kernels, this.dim, n, this.codec, report);
+    const trained = await trainPqCodec(kernels, this.dim, n, this.codec, report);
+    this.params.targetDim = trained.targetDim;
     const compare = codec === 'auto' && n >= AUTO_CODEC_MIN_ROWS;
     const none = { pq: null, opq: null, learned: null };
     if (codec === 'pq' || (codec === 'auto' && !compare)) {
@@ -297,7 +298,7 @@ export class QuantumDB {
     const pq = readLinearCodec(kernels, 'pq', this.dim, targetDim, m);
     let opq: LinearCodec | null = null;
     if (codec !== 'learned') {
-      await refineWithOpq(kernels, n, this.codec, opqIterations, report);
+      await refineWithOpq(kernels, trained.sample, this.codec, opqIterations, report);
       opq = readLinearCodec(kernels, 'opq', this.dim, targetDim, m);
     }
     if (codec === 'opq') {

@@ -58,10 +58,10 @@ export function targetDimCandidates(dim: number, m: number, config: PqCodecConfi
 }
 
 /**
- * Trains the rotation and the codebooks on a sample of the first `size` stored rows.
- * @returns the targetDim in use
+ * Trains the rotation and the codebooks on a seeded sample of the first `size` stored rows.
+ * @returns the targetDim in use, and the sample (for {@link refineWithOpq})
  */
-export async function trainPqCodec(kernels: Kernels, dim: number, size: number, config: PqCodecConfig, report: Report): Promise<number> {
+export async function trainPqCodec(kernels: Kernels, dim: number, size: number, config: PqCodecConfig, report: Report): Promise<{ targetDim: number; sample: Uint32Array }> {
   const raw = kernels.raw;
   const sample = sampleSlots(size, Math.min(size, config.trainSampleSize), config.seed);
   const candidates = targetDimCandidates(dim, config.m, config);
@@ -74,15 +74,14 @@ export async function trainPqCodec(kernels: Kernels, dim: number, size: number, 
   kernels.check(raw.useTargetDim(targetDim, usePca, config.seed >>> 0), 'sizing the codec');
   await trainCodebooks(kernels, sample, config, config.kmeansIterations, 0, report);
   raw.trainFinish();
-  return targetDim;
+  return { targetDim, sample };
 }
 
 /**
- * Refines the trained codec with `iterations` OPQ rounds on the same seeded sample: each rotates to
+ * Refines the trained codec with `iterations` OPQ rounds on its training sample: each rotates to
  * the Procrustes optimum for the current codes, then refreshes the codebooks from where they are.
  */
-export async function refineWithOpq(kernels: Kernels, size: number, config: PqCodecConfig, iterations: number, report: Report): Promise<void> {
-  const sample = sampleSlots(size, Math.min(size, config.trainSampleSize), config.seed);
+export async function refineWithOpq(kernels: Kernels, sample: Uint32Array, config: PqCodecConfig, iterations: number, report: Report): Promise<void> {
   await trainCodebooks(kernels, sample, config, 0, iterations, report);
 }
 
