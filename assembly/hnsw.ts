@@ -51,6 +51,15 @@ let shrinkSlots: usize = 0;
 let shrinkDists: usize = 0;
 let greedySlot: u32 = 0;
 let greedyDist: f32 = 0;
+/** Distances asked for by greedy descents and beam searches (inserts too): a machine-independent cost measure; wraps at 2^32. */
+let distanceCount: u32 = 0;
+
+/** The distances counted since the last call, and a fresh count. */
+export function hnswTakeDistanceCount(): u32 {
+  const count = distanceCount;
+  distanceCount = 0;
+  return count;
+}
 
 /** Sets the graph parameters and clears the graph. */
 export function hnswConfigure(m: i32, efC: i32, mode: i32, seed: u32): void {
@@ -134,6 +143,7 @@ function greedyDescend(start: u32, startDist: f32, level: i32): void {
     const links = linksAt(cur, level);
     const count = <i32>load<u32>(links);
     queryDistances(links + 4, count, batchDists);
+    distanceCount += <u32>count;
     for (let i = 0; i < count; i++) {
       const d = load<f32>(batchDists + (<usize>i << 2));
       if (d < curDist) { curDist = d; cur = load<u32>(links + 4 + (<usize>i << 2)); changed = true; }
@@ -169,6 +179,7 @@ function searchLayer(ep: u32, epDist: f32, ef: i32, level: i32): i32 {
       if (!visitedTestAndSet(s)) { store<u32>(batchSlots + (<usize>fresh << 2), s); fresh++; }
     }
     queryDistances(batchSlots, fresh, batchDists);
+    distanceCount += <u32>fresh;
     for (let i = 0; i < fresh; i++) {
       const d = load<f32>(batchDists + (<usize>i << 2));
       if (resultSize < ef || d < bound) {
@@ -273,6 +284,7 @@ export function hnswSearch(ef: i32): i32 {
   hnswEnsureScratch(ef);
   let cur = <u32>hnswEntryPoint;
   let curDist = queryDistance(cur);
+  distanceCount++;
   for (let l = hnswMaxLevel; l > 0; l--) {
     greedyDescend(cur, curDist, l);
     cur = greedySlot; curDist = greedyDist;

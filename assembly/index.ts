@@ -19,7 +19,7 @@ import { heapDrainAscending, heapPop, heapPush, heapTopDist } from './heap';
 import {
   candDists, candSlots, flatSearch, hnswConfigure, hnswEnsureScratch, hnswEntryPoint, hnswGraphBytes, hnswInsert,
   hnswLevel0, hnswLevels, hnswMaxLevel, hnswNodeCount, hnswReserve, hnswReset, hnswSearch, hnswUpper, hnswUpperOffsets,
-  hnswUpperUsed, hnswLevelState, hnswReserveUpper, hnswRestore, hnswSetBuildMode, hnswValidate, linksAt,
+  hnswUpperUsed, hnswLevelState, hnswReserveUpper, hnswRestore, hnswSetBuildMode, hnswTakeDistanceCount, hnswValidate, linksAt,
 } from './hnsw';
 import { kmeansTrain } from './kmeans';
 import { opqRotateStep } from './opq';
@@ -324,6 +324,12 @@ export function searchGraph(k: i32, ef: i32, rerank: i32): i32 {
   return finish(k, rerank, hnswSearch(beam));
 }
 
+/**
+ * Distances the graph asked for (descents and beam searches, build included) since the last call,
+ * which starts a new count: the auto-tuner's machine-independent measure of search cost.
+ */
+export function graphDistanceCount(): u32 { return hnswTakeDistanceCount(); }
+
 /** Exhaustive ADC scan of rows [0, n), or of the `n` slots listed at `list` (when not 0), for the prepared query. */
 export function searchFlat(list: usize, n: i32, k: i32, rerank: i32): i32 {
   return finish(k, rerank, flatSearch(list, n, max(k, rerank)));
@@ -504,3 +510,11 @@ export function codecLut(q: usize, targetDim: i32, m: i32, codebooks: usize, l2:
 
 /** ADC distances of `n` codes against a `(m, KSUB)` table, to `out` (n f32). */
 export function codecAdcScan(lut: usize, m: i32, codes: usize, n: i32, out: usize): void { adcScan(lut, m, codes, n, out); }
+
+// Section checksums of `.qdb` format 2 (assembly/checksum.ts).
+export { xxh64Reset, xxh64Update, xxh64Digest } from './checksum';
+// Id table check on open (assembly/ids.ts).
+export { idsFirstInvalid } from './ids';
+// Exhaustive search over a vector file's rows (assembly/scan.ts) and the Vectro+ PQSTREAM1 quantizer (assembly/vectro.ts).
+export { scanCosine, scanCosineScalar, scanDecodeCodes } from './scan';
+export { vectroKmeans, vectroPqEncode } from './vectro';

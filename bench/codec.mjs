@@ -11,7 +11,12 @@
  * table), on every base row and every query. TypeScript sources are loaded through Vite, so no
  * build step is needed.
  *
- * Usage: `node bench/codec.mjs [--dataset mnist|synth|all] [--synth-base 20000] [--budget 60] [--no-write]`
+ * Auto-tuning rows (per data set): the default build against `buildIndex({ autoTune })` at its
+ * default budget (or `--auto-tune-budget S`): the chosen configuration, its objective, and R@10 /
+ * QPS of each final index at the default search settings and at ef 64 without re-rank.
+ * `--only autotune` runs just those rows and prints them (never writes).
+ *
+ * Usage: `node bench/codec.mjs [--dataset mnist|synth|all] [--synth-base 20000] [--budget 60] [--auto-tune-budget 120] [--only autotune] [--no-write]`
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -26,16 +31,20 @@ const RESULTS = resolve(ROOT, 'bench/results/codec.json');
 const SECTION = 'codec';
 
 function parseArgs(argv) {
-  const o = { dataset: 'all', synthBase: 20_000, budget: 60, write: true };
+  const o = { dataset: 'all', synthBase: 20_000, budget: 60, autoTuneBudget: undefined, only: undefined, write: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--dataset') o.dataset = argv[++i];
     else if (a === '--synth-base') o.synthBase = Number(argv[++i]);
     else if (a === '--budget') o.budget = Number(argv[++i]);
+    else if (a === '--auto-tune-budget') o.autoTuneBudget = Number(argv[++i]);
+    else if (a === '--only') o.only = argv[++i];
     else if (a === '--no-write') o.write = false;
     else throw new Error(`unknown argument ${a}`);
   }
   if (!['mnist', 'synth', 'all'].includes(o.dataset)) throw new Error('--dataset must be mnist, synth or all');
+  if (o.only !== undefined && o.only !== 'autotune') throw new Error('--only takes autotune');
+  if (o.only) o.write = false;
   return o;
 }
 
@@ -80,19 +89,8 @@ async function buildLinear(QuantumDB, ds, gt, codec) {
 }
 
 /** Mean squared reconstruction error over the base rows, through an MLP-form codec's decoder. */
-function reconstructionMse(ev, weights, ds) {
-  const { targetDim: t, m, dim } = weights;
-  const z = ev.latent({ kind: 'mlp', weights }, ds.base, dim);
-  const codes = ev.codes(z, t, m, weights.codebooks);
-  const dsub = t / m;
-  const zHat = new Float32Array(ds.nBase * t);
-  for (let r = 0; r < ds.nBase; r++) {
-    for (let s = 0; s < m; s++) {
-      const c = codes[r * m + s];
-      zHat.set(weights.codebooks.subarray((s * 256 + c) * dsub, (s * 256 + c + 1) * dsub), r * t + s * dsub);
-    }
-  }
-  const xHat = ev.dense(zHat, t, weights.decoderW, weights.decoderB, dim);
+function reconstructionMse(mods, ev, weights, ds) {
+  const xHat = mods.T.reconstruct(ev, weights, ds.base);
   let sum = 0;
   for (let i = 0; i < xHat.length; i++) sum += (xHat[i] - ds.base[i]) ** 2;
   return sum / ds.nBase;
@@ -106,9 +104,44 @@ function encodeMicros(ev, weights, ds) {
   return ((performance.now() - t0) * 1000) / ds.nQueries;
 }
 
-async function runDataset(mods, ds, budget, log) {
+/** R@10 and QPS of a built database over every query, at one search setting. */
+function searchFigures(db, ds, gt, options) {
+  const found = [];
+  const t0 = performance.now();
+  for (let q = 0; q < ds.nQueries; q++) found.push(db.search(ds.queries.subarray(q * ds.dim, (q + 1) * ds.dim), { k: 10, ...options }).map((h) => Number(h.id)));
+  const seconds = (performance.now() - t0) / 1000;
+  return { recall10: recallAt(found, gt, 10), qps: ds.nQueries / seconds };
+}
+
+/** The default build against `buildIndex({ autoTune })`: chosen configuration, objective, and R@10 / QPS of each index. */
+async function autoTuneRows(QuantumDB, ds, gt, budget, log) {
+  const rows = [];
+  for (const autoTune of [undefined, budget === undefined ? true : { budgetSeconds: budget }]) {
+    const db = new QuantumDB({ dim: ds.dim, metric: ds.metric, seed: 1 });
+    db.addBatch(Array.from({ length: ds.nBase }, (_, i) => String(i)), ds.base);
+    const t0 = performance.now();
+    await db.buildIndex(autoTune === undefined ? {} : { autoTune });
+    const seconds = (performance.now() - t0) / 1000;
+    const s = db.stats();
+    const report = s.autoTune;
+    const row = {
+      build: autoTune === undefined ? 'default' : 'autoTune', seconds, params: s.params, codec: s.codec.kind, indexBytesPerVector: s.bytes.index / s.size,
+      defaults: searchFigures(db, ds, gt, {}), codesOnly: searchFigures(db, ds, gt, { ef: 64, rerank: 0 }),
+      ...(report ? {
+        budgetSeconds: report.budgetSeconds, tuneSeconds: report.seconds, trials: report.trials.length, objective: report.chosen.figures.objective,
+        chosen: report.chosen.config, reason: report.reason, trialFigures: report.trials.map((t) => ({ stage: t.stage, round: t.round, config: t.config, figures: t.figures })),
+      } : {}),
+    };
+    log(`${ds.name}: ${row.build} build ${seconds.toFixed(1)} s, m ${s.params.m} targetDim ${s.params.targetDim} M ${s.params.M} efC ${s.params.efConstruction}, ${row.codec}; R@10 ${row.defaults.recall10.toFixed(4)} at ${row.defaults.qps.toFixed(0)} QPS (defaults), ${row.codesOnly.recall10.toFixed(4)} at ${row.codesOnly.qps.toFixed(0)} QPS (ef 64, no re-rank)`);
+    rows.push(row);
+  }
+  return rows;
+}
+
+async function runDataset(mods, ds, budget, log, o = {}) {
   const { QuantumDB, L } = mods;
   const gt = await groundTruth(ds, 100);
+  if (o.only === 'autotune') return { name: ds.name, metric: ds.metric, nBase: ds.nBase, nQueries: ds.nQueries, dim: ds.dim, machine: machineInfo(), autoTune: await autoTuneRows(QuantumDB, ds, gt, o.autoTuneBudget, log) };
   const truth10 = new Int32Array(ds.nQueries * 10);
   for (let q = 0; q < ds.nQueries; q++) truth10.set(gt.subarray(q * 100, q * 100 + 10), q * 10);
   const set = { dim: ds.dim, queries: ds.queries, base: ds.base, truth: truth10 };
@@ -120,7 +153,7 @@ async function runDataset(mods, ds, budget, log) {
   if (pq.error) throw new Error(`PQ build failed: ${pq.error}`);
   const pqCodec = linearCodecOf(pq.db, 'pq');
   const pqMlp = L.initFromLinear(pqCodec);
-  out.codecs.pq = { recall10: pq.recall10, recall1: pq.recall1, mse: reconstructionMse(ev, pqMlp, ds), buildSeconds: pq.seconds };
+  out.codecs.pq = { recall10: pq.recall10, recall1: pq.recall1, mse: reconstructionMse(mods, ev, pqMlp, ds), buildSeconds: pq.seconds };
   log(`${ds.name}: pq 10-R@10 ${pq.recall10.toFixed(4)}`);
   // The same measurement through the learned codec's harness, as a cross-check of the harness.
   const check = ev.recall({ kind: 'mlp', weights: pqMlp }, set, l2);
@@ -139,25 +172,40 @@ async function runDataset(mods, ds, budget, log) {
     }
   }
   if (opqCodec) {
-    out.codecs.opq = { recall10: opq.recall10, recall1: opq.recall1, mse: reconstructionMse(ev, L.initFromLinear(opqCodec), ds), buildSeconds: opq.seconds };
+    out.codecs.opq = { recall10: opq.recall10, recall1: opq.recall1, mse: reconstructionMse(mods, ev, L.initFromLinear(opqCodec), ds), buildSeconds: opq.seconds };
     log(`${ds.name}: opq 10-R@10 ${opq.recall10.toFixed(4)}`);
   }
 
   const { weights, report } = await L.trainLearnedCodec(ds.base, ds.metric, pqCodec, opqCodec, { trainBudgetSeconds: budget, seed: 1 });
   const r = ev.recall({ kind: 'mlp', weights }, set, l2);
   out.codecs.learned = {
-    recall10: r.recall10, recall1: r.recall1, mse: reconstructionMse(ev, weights, ds), trainSeconds: report.trainSeconds,
+    recall10: r.recall10, recall1: r.recall1, mse: reconstructionMse(mods, ev, weights, ds), trainSeconds: report.trainSeconds,
     backend: report.backend, steps: report.steps, epochs: report.epochs, stoppedBy: report.stoppedBy, bestStep: report.bestStep,
     hidden: weights.hidden, targetDim: weights.targetDim, dsub: weights.targetDim / weights.m, startedFrom: report.startedFrom, encodeMicros: encodeMicros(ev, weights, ds), effectiveDims: report.effectiveDims,
     validation: report.validation, timings: report.timings,
   };
   out.choice = L.chooseCodec(report.validation);
   log(`${ds.name}: learned 10-R@10 ${r.recall10.toFixed(4)} (${report.trainSeconds.toFixed(1)} s, ${report.backend}); auto keeps ${out.choice.kind}`);
+  out.autoTune = await autoTuneRows(QuantumDB, ds, gt, o.autoTuneBudget, log);
   return out;
 }
 
 const f4 = (x) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+
+/** The auto-tuning table of one data set. */
+function autoTuneTable(rows) {
+  const lines = ['| build | m | targetDim | M | efConstruction | codec | build s | index bytes/vec | objective | R@10 (defaults) | QPS | R@10 (ef 64, no re-rank) | QPS |'];
+  lines.push('|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const p = r.params;
+    const label = r.build === 'default' ? 'default build' : `autoTune (budget ${r.budgetSeconds} s, ${r.trials} trials)`;
+    lines.push(`| ${label} | ${p.m} | ${p.targetDim} | ${p.M} | ${p.efConstruction} | ${r.codec} | ${f1(r.seconds)} | ${f1(r.indexBytesPerVector)} | ${r.objective === undefined ? '–' : f4(r.objective)} | ${f4(r.defaults.recall10)} | ${r.defaults.qps.toFixed(0)} | ${f4(r.codesOnly.recall10)} | ${r.codesOnly.qps.toFixed(0)} |`);
+  }
+  const tuned = rows.find((r) => r.reason);
+  if (tuned) lines.push('', `Chosen: learning rate ${tuned.chosen.learningRate}, batch ${tuned.chosen.groupsPerBatch}×${tuned.chosen.groupSize}, k ${tuned.chosen.kNeighbours}; ${tuned.reason}.`);
+  return lines;
+}
 
 /** The Markdown of the codec section (without its markers). */
 export function renderCodecSection(results) {
@@ -183,7 +231,8 @@ export function renderCodecSection(results) {
     if (learned) {
       lines.push('', `Effective dimension (validation 10-recall@10 of the start of training, per dims kept per subspace): ${learned.effectiveDims.map((e) => `${e.perSubspace} → ${f4(e.recall10)}`).join(', ')}.`);
     }
-    for (const n of d.notes) lines.push('', n);
+    for (const n of d.notes ?? []) lines.push('', n);
+    if (d.autoTune) lines.push('', 'Auto-tuning against the default build (`buildIndex({ autoTune: true })`; search at the defaults ef = rerank = 160, and codes only):', '', ...autoTuneTable(d.autoTune));
   }
   return lines.join('\n');
 }
@@ -195,11 +244,16 @@ async function main() {
   try {
     const { QuantumDB } = await server.ssrLoadModule('/src/index.ts');
     const L = await server.ssrLoadModule('/src/codec/learned-codec.ts');
+    const T = await server.ssrLoadModule('/src/codec/auto-tune-trial.ts');
     const machine = machineInfo();
     log(`${machineLine(machine)}; load ${machine.load1}`);
     const datasets = [];
-    if (o.dataset !== 'synth') datasets.push(await runDataset({ QuantumDB, L }, mnist784(), o.budget, log));
-    if (o.dataset !== 'mnist') datasets.push(await runDataset({ QuantumDB, L }, await synth768({ nBase: o.synthBase, nQueries: 1000 }), o.budget, log));
+    if (o.dataset !== 'synth') datasets.push(await runDataset({ QuantumDB, L, T }, mnist784(), o.budget, log, o));
+    if (o.dataset !== 'mnist') datasets.push(await runDataset({ QuantumDB, L, T }, await synth768({ nBase: o.synthBase, nQueries: 1000 }), o.budget, log, o));
+    if (o.only === 'autotune') {
+      for (const d of datasets) console.log([`### ${d.name} (${d.nBase} × ${d.dim}), load average ${d.machine.load1} at the start`, '', ...autoTuneTable(d.autoTune)].join('\n'));
+      return;
+    }
     // Data sets not measured in this run keep their previous entry (each names its own machine and date).
     const previous = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : { datasets: [] };
     const key = (d) => `${d.name}-${d.nBase}`;

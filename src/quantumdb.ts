@@ -3,19 +3,23 @@
  * The `QuantumDB` class: validates input, keeps ids and metadata, and sequences codec → kernels →
  * re-rank. Search is synchronous; only training, building, saving and opening are async.
  */
+import { autoTune, resolveAutoTune, type AutoTuneOutcome, type ResolvedAutoTune } from './codec/auto-tune.js';
 import { decodeCodecFile, encodeCodecFile, type CodecFile } from './codec/codec-file.js';
 import { chooseCodec, loadLearnedCodec, loadLinearCodec, readLinearCodec, trainLearnedCodec, validateLinearCodecs, type LearnedCodecWeights, type LinearCodec } from './codec/learned-codec.js';
 import { encodeRows, refineWithOpq, sampleSlots, trainPqCodec, type PqCodecConfig } from './codec/pq-codec.js';
 import { isQuantumDBError, qdbError } from './errors.js';
 import { IdMap } from './ids.js';
+import { SlotMetadata } from './metadata.js';
 import { checkMetadata, checkQuery, copyRows, countRows, positiveInt } from './input.js';
 import { ioError, writeFileAtomic } from './formats/atomic-file.js';
 import { buildFromStream, exportStream, type ExportStreamOptions, type FromStreamOptions } from './formats/stream-io.js';
 import { planFilter, type FilterPlan } from './search/filter.js';
 import { loadImage, openImage, saveImage, snapshotImage, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
+import { xxh64At } from './storage/checksum.js';
 import { MappedRows } from './storage/row-store.js';
+import type { StringTable } from './storage/section-codecs.js';
 import type {
-  BuildOptions, BuildProgress, CodecReport, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchHit, SearchOptions,
+  AutoTuneReport, BuildOptions, BuildProgress, CodecReport, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchHit, SearchOptions,
   StoredEntry, VectorInput, VectorsInput,
 } from './types.js';
 import { KERNEL_BUILD, KERNEL_FILTER, KERNEL_METRIC, Kernels } from './wasm/abi.js';
@@ -61,13 +65,15 @@ export class QuantumDB {
   readonly metric: Metric;
   private kernels = new Kernels();
   private readonly idMap = new IdMap();
-  private metadata: (Metadata | undefined)[] = [];
+  private readonly metadata = new SlotMetadata();
   private readonly codec: PqCodecConfig;
   /** The learned codec's weights when it is in use. */
   private learned: LearnedCodecWeights | undefined;
   private codecReport: CodecReport = { kind: 'pq', backend: null, trainSeconds: 0, validation: { pq: null, opq: null, learned: null }, reason: 'not built yet' };
   /** Set by `importCodec`: `buildIndex` keeps this codec instead of training one. */
   private codecImported = false;
+  /** The auto-tuner's report of the last build, when it ran with `autoTune`. */
+  private autoTuneReport: AutoTuneReport | null = null;
   private readonly params: Params;
 
   private capacity = 0;
@@ -235,25 +241,29 @@ export class QuantumDB {
   get(id: string): StoredEntry | undefined {
     const slot = this.idMap.slotOf(id);
     if (slot === undefined) return undefined;
-    return { id, vector: this.readVector(slot), metadata: this.metadata[slot] };
+    return { id, vector: this.readVector(slot), metadata: this.metadata.get(slot) };
   }
 
   /**
    * Trains the codec on a seeded sample of the stored vectors, encodes them all and builds the
-   * graph. Calling it again retrains and rebuilds from scratch.
-   * @param options progress callback
+   * graph. Calling it again retrains and rebuilds from scratch. With `autoTune`, m, targetDim, M,
+   * efConstruction and the learned codec's training settings are chosen first (see
+   * {@link BuildOptions.autoTune}); `stats().params` and `stats().autoTune` then show the choice.
+   * @param options codec, training, auto-tuning and progress callback
    * @returns this database
    * @throws QuantumDBError `NOT_TRAINED` when the database is empty; `INVALID_ARGUMENT` when busy,
-   *   read-only, or opened with its vectors left in the file mapping.
+   *   read-only, opened with its vectors left in the file mapping, or for bad `autoTune` options.
    * @example
    * ```ts
    * await db.buildIndex({ onProgress: ({ phase, done, total }) => console.log(phase, done, total) });
+   * await db.buildIndex({ autoTune: { budgetSeconds: 60 } }); // then db.stats().autoTune
    * ```
    */
   async buildIndex(options: BuildOptions = {}): Promise<this> {
     this.assertWritable();
     if (this.mapped) throw qdbError('INVALID_ARGUMENT', ['this database keeps its vectors in the file mapping; open it with { vectors: "memory" } to rebuild it']);
     if (this.size === 0) throw qdbError('NOT_TRAINED', ['the database is empty, so there is nothing to train the codec on; add vectors first']);
+    const tune = resolveAutoTune(options, this.params.seed, this.codecImported);
     const onProgress = options.onProgress;
     const report = async (phase: BuildProgress['phase'], done: number, total: number): Promise<void> => {
       onProgress?.({ phase, done, total });
@@ -264,21 +274,48 @@ export class QuantumDB {
     try {
       if (this.kernels.raw.deletedCount() > 0) this.moveLiveSlots();
       const n = this.idMap.slotCount;
+      this.autoTuneReport = null;
+      const tuned = tune && (await this.tune(tune, options));
       const t0 = performance.now();
-      if (!this.codecImported) await this.trainCodec(n, options, report);
+      if (!this.codecImported) await this.trainCodec(n, options, report, tuned);
       const t1 = await this.buildGraph(this.kernels, report);
       this.buildSeconds.codec = (t1 - t0) / 1000;
       this.buildSeconds.graph = (performance.now() - t1) / 1000;
       this.built = true;
+      if (tuned) this.autoTuneReport = tuned.finish(this.kernels, n, this.codecReport.kind, this.learned);
     } finally {
       this.busy = undefined;
     }
     return this;
   }
 
-  /** Trains the codec `options.codec` asks for (see {@link BuildOptions.codec}) and loads it into the kernels. */
-  private async trainCodec(n: number, options: BuildOptions, report: (phase: BuildProgress['phase'], done: number, total: number) => Promise<void>): Promise<void> {
-    const codec = options.codec ?? 'auto';
+  /**
+   * Stages 1 and 2 of the auto-tuner on a sample of the stored rows; then the winner's parameters
+   * in force, in fresh kernels sized for them (the vectors move over; codec and graph follow).
+   */
+  private async tune(tune: ResolvedAutoTune, options: BuildOptions): Promise<AutoTuneOutcome> {
+    const outcome = await autoTune({
+      dim: this.dim, metric: this.metric, rotation: this.params.rotation, buildDistance: this.params.buildDistance,
+      slotCount: this.idMap.slotCount, readRow: (slot) => this.kernels.f32(this.kernels.raw.rowPtr(slot), this.dim),
+      baseline: { ...this.params, targetDim: this.codec.targetDim }, codec: options.codec ?? 'auto', backend: options.trainBackend ?? 'auto', idBytesPerVector: this.idMap.approximateBytes() / this.size,
+    }, tune, async (done, total, stage) => {
+      options.onProgress?.({ phase: 'autotune', done, total, stage });
+      await yieldToEventLoop();
+    });
+    const { m, targetDim, M, efConstruction } = outcome.config;
+    Object.assign(this.params, { m, targetDim, M, efConstruction });
+    Object.assign(this.codec, { m, targetDim });
+    this.moveLiveSlots();
+    return outcome;
+  }
+
+  /**
+   * Trains the codec `options.codec` asks for (see {@link BuildOptions.codec}), or the auto-tuner's
+   * choice with its training settings, and loads it into the kernels.
+   */
+  private async trainCodec(n: number, options: BuildOptions, report: (phase: BuildProgress['phase'], done: number, total: number) => Promise<void>, tuned?: AutoTuneOutcome): Promise<void> {
+    const codec = tuned?.codec ?? options.codec ?? 'auto';
+    const requested = (kind: string) => (tuned && options.codec !== kind ? `the auto-tuner's trials kept ${kind}` : `codec '${kind}' requested`);
     if (!CODECS.includes(codec)) throw qdbError('INVALID_ARGUMENT', [`codec must be one of ${CODECS.join(', ')}, got ${String(codec)}`]);
     const opqIterations = positiveInt(options.opqIterations, DEFAULT_OPQ_ITERATIONS, 'opqIterations');
     const budget = options.trainBudgetSeconds ?? DEFAULT_TRAIN_BUDGET_SECONDS;
@@ -288,10 +325,11 @@ export class QuantumDB {
     kernels.check(kernels.raw.encoderUse(0), 'switching the encoder off');
     const trained = await trainPqCodec(kernels, this.dim, n, this.codec, report);
     this.params.targetDim = trained.targetDim;
-    const compare = codec === 'auto' && n >= AUTO_CODEC_MIN_ROWS;
+    // The auto-tuner compares the learned codec only when its trials kept it.
+    const compare = codec === 'auto' && (n >= AUTO_CODEC_MIN_ROWS || tuned !== undefined);
     const none = { pq: null, opq: null, learned: null };
     if (codec === 'pq' || (codec === 'auto' && !compare)) {
-      this.codecReport = { kind: 'pq', backend: null, trainSeconds: 0, validation: none, reason: codec === 'pq' ? "codec 'pq' requested" : `fewer than ${AUTO_CODEC_MIN_ROWS} vectors: PQ (OPQ and the learned codec are compared from ${AUTO_CODEC_MIN_ROWS} up)` };
+      this.codecReport = { kind: 'pq', backend: null, trainSeconds: 0, validation: none, reason: codec === 'pq' ? requested('pq') : `fewer than ${AUTO_CODEC_MIN_ROWS} vectors: PQ (OPQ and the learned codec are compared from ${AUTO_CODEC_MIN_ROWS} up)` };
       return;
     }
     const { m, targetDim } = this.params;
@@ -302,7 +340,7 @@ export class QuantumDB {
       opq = readLinearCodec(kernels, 'opq', this.dim, targetDim, m);
     }
     if (codec === 'opq') {
-      this.codecReport = { kind: 'opq', backend: null, trainSeconds: 0, validation: none, reason: "codec 'opq' requested" };
+      this.codecReport = { kind: 'opq', backend: null, trainSeconds: 0, validation: none, reason: requested('opq') };
       return;
     }
     const sample = this.sampleRows(Math.min(n, this.codec.trainSampleSize));
@@ -312,9 +350,10 @@ export class QuantumDB {
           trainBudgetSeconds: budget, seed: this.params.seed, trainSampleSize: this.codec.trainSampleSize, backend: options.trainBackend ?? 'auto',
           // One epoch is one pass over the sample in batches of LEARNED_BATCH_ROWS rows.
           ...(options.trainEpochs === undefined ? {} : { maxSteps: Math.ceil(positiveInt(options.trainEpochs, 1, 'trainEpochs') * sample.length / this.dim / LEARNED_BATCH_ROWS) }),
+          ...tuned?.learned,
         },
         ({ done, total, backend }) => options.onProgress?.({ phase: 'learned', done, total, backend }));
-      const choice = codec === 'learned' ? { kind: 'learned' as const, reason: "codec 'learned' requested" } : chooseCodec(learnedReport.validation);
+      const choice = codec === 'learned' ? { kind: 'learned' as const, reason: requested('learned') } : chooseCodec(learnedReport.validation);
       this.codecReport = { kind: choice.kind, backend: learnedReport.backend, trainSeconds: learnedReport.trainSeconds, validation: { ...learnedReport.validation }, reason: choice.reason };
       if (choice.kind === 'learned') {
         loadLearnedCodec(kernels, weights);
@@ -482,16 +521,10 @@ export class QuantumDB {
    * ```
    */
   static async open(path: string, options: OpenOptions = {}): Promise<QuantumDB> {
-    const { image, release } = await openImage(path, options.mmap !== false);
-    try {
-      const db = QuantumDB.fromImage(image, options);
-      if (db.mapped) db.releaseMapping = release;
-      else release();
-      return db;
-    } catch (e) {
-      release();
-      throw e;
-    }
+    const { result: db, release } = await openImage(path, options.mmap !== false, (image) => QuantumDB.fromImage(image, options));
+    if (db.mapped) db.releaseMapping = release;
+    else release();
+    return db;
   }
 
   /**
@@ -591,6 +624,7 @@ export class QuantumDB {
       codec: { ...this.codecReport, validation: { ...this.codecReport.validation } },
       deleted: raw.deletedCount(),
       vectors: this.mapped ? (this.mapped.available ? 'mapped' : 'none') : 'memory',
+      autoTune: this.autoTuneReport && structuredClone(this.autoTuneReport),
     };
   }
 
@@ -639,7 +673,7 @@ export class QuantumDB {
     });
     if (replacing) for (const id of ids) this.deleteOne(id);
     this.idMap.append(ids);
-    this.metadata.push(...meta);
+    this.metadata.append(meta);
     this.forEachStagedBlock(vectors, n, (rowsPtr, at, count) => {
       const raw = this.kernels.raw;
       if (this.metric === 'cosine') raw.rowsNormalize(rowsPtr, count);
@@ -666,7 +700,7 @@ export class QuantumDB {
     const slot = this.idMap.remove(id);
     if (slot === undefined) return false;
     this.kernels.raw.markDeleted(slot);
-    this.metadata[slot] = undefined;
+    this.metadata.set(slot, undefined);
     return true;
   }
 
@@ -710,18 +744,19 @@ export class QuantumDB {
     if (this.mapped) to.raw.dropVectors();
     to.raw.reserve(Math.max(kept.length, 1));
     const { m, targetDim } = this.params;
+    // Codes exist only with a codec (and the auto-tuner may have changed m since they were written).
     if (this.built || this.codecImported) {
       if (this.learned) loadLearnedCodec(to, this.learned);
       else loadLinearCodec(to, readLinearCodec(from, 'pq', this.dim, targetDim, m));
       to.raw.codecLoaded();
+      const codes = from.u8(from.raw.codesPtr(), this.idMap.slotCount * m);
+      const toCodes = to.u8(to.raw.codesPtr(), kept.length * m);
+      kept.forEach((slot, i) => toCodes.set(codes.subarray(slot * m, (slot + 1) * m), i * m));
     }
-    const codes = from.u8(from.raw.codesPtr(), this.idMap.slotCount * m);
-    const toCodes = to.u8(to.raw.codesPtr(), kept.length * m);
-    kept.forEach((slot, i) => toCodes.set(codes.subarray(slot * m, (slot + 1) * m), i * m));
     if (!this.mapped) kept.forEach((slot, i) => to.f32(to.raw.rowPtr(i), this.dim).set(from.f32(from.raw.rowPtr(slot), this.dim)));
     this.mapped?.renumber(kept);
     this.idMap.renumber(kept);
-    this.metadata = kept.map((slot) => this.metadata[slot]);
+    this.metadata.renumber(kept);
     this.kernels = to;
     this.capacity = Math.max(kept.length, 1);
   }
@@ -732,7 +767,7 @@ export class QuantumDB {
       liveCount: this.size,
       slotOf: (id: string) => this.idMap.slotOf(id),
       idOf: (slot: number) => this.idMap.idOf(slot),
-      metadataOf: (slot: number) => this.metadata[slot],
+      metadataOf: (slot: number) => this.metadata.get(slot),
     };
   }
 
@@ -791,6 +826,7 @@ export class QuantumDB {
         graph: { entryPoint: raw.entryPoint(), maxLevel: raw.maxLevel(), nodeCount: raw.graphNodeCount(), upperWords: raw.upperUsed(), levelState: raw.levelState() >>> 0 },
         buildSeconds: { ...this.buildSeconds },
         codec: { ...this.codecReport },
+        ...(this.autoTuneReport ? { autoTune: this.autoTuneReport } : {}),
       },
       codec: this.built ? {
         rotation: this.kernels.f32(raw.rotationPtr(), targetDim * this.dim).slice(),
@@ -804,7 +840,7 @@ export class QuantumDB {
       upper: copy(raw.upperPtr(), raw.upperUsed() * 4),
       learnedCodec: this.learned ? encodeCodecFile({ kind: 'learned', metric: this.metric, weights: this.learned }) : undefined,
       ids: [...this.idMap.allSlots()],
-      metadata: this.metadata.some((v) => v !== undefined) ? this.metadata.map((v) => (v === undefined ? '' : JSON.stringify(v))) : undefined,
+      metadata: this.metadata.toTexts(),
       deleted: copy(raw.deletedPtr(), n),
     };
   }
@@ -831,8 +867,9 @@ export class QuantumDB {
       kernels.f32(raw.codebooksPtr(), m * 256 * (targetDim / m)).set(image.codec.codebooks);
       raw.codecLoaded();
     }
-    kernels.u8(raw.codesPtr(), n * m).set(image.codes);
-    kernels.u8(raw.level0Ptr(), n * (1 + 2 * M) * 4).set(image.level0);
+    const level0Bytes = n * (1 + 2 * M) * 4;
+    image.readSection('codes', kernels.u8(raw.codesPtr(), n * m), () => xxh64At(kernels, raw.codesPtr(), n * m));
+    image.readSection('level0', kernels.u8(raw.level0Ptr(), level0Bytes), () => xxh64At(kernels, raw.level0Ptr(), level0Bytes));
     kernels.u8(raw.levelsPtr(), n).set(image.levels);
     kernels.u8(raw.upperOffsetsPtr(), n * 4).set(image.upperOffsets);
     raw.graphReserveUpper(config.graph.upperWords);
@@ -842,11 +879,12 @@ export class QuantumDB {
     if (image.learnedCodec) this.useCodecFile(image.learnedCodec, 'stored with the database');
     this.codecImported = false;
     if (config.codec) this.codecReport = config.codec;
+    this.autoTuneReport = config.autoTune ?? null;
     const badSlot = config.built ? raw.graphValidate(n) : -1;
     if (badSlot >= 0) throw qdbError('CORRUPT_FILE', [`the graph links of slot ${badSlot} point outside the database; the file is damaged`], { slot: badSlot });
     image.deleted.forEach((d, slot) => { if (d) raw.markDeleted(slot); });
-    this.idMap.load(image.ids, (slot) => image.deleted[slot] === 1);
-    this.metadata = image.metadata ?? new Array(n).fill(undefined);
+    this.loadIds(image.ids, image.deleted);
+    this.metadata.load(n, image.metadata?.texts, image.metadata?.offset);
     if (keepMapped) {
       this.mapped = image.rows;
     } else {
@@ -856,5 +894,23 @@ export class QuantumDB {
     this.built = config.built;
     Object.assign(this.buildSeconds, config.buildSeconds);
     this.readOnly = options.readOnly === true;
+  }
+
+  /** Takes the file's id table after the kernels have checked that every live id is non-empty and unique. */
+  private loadIds(ids: StringTable, deleted: Uint8Array): void {
+    const { kernels } = this;
+    const raw = kernels.raw;
+    const offsetsPtr = raw.arenaAlloc(ids.offsets.byteLength);
+    const blobPtr = raw.arenaAlloc(Math.max(ids.blob.length, 1));
+    try {
+      kernels.u32(offsetsPtr, ids.offsets.length).set(ids.offsets);
+      kernels.u8(blobPtr, ids.blob.length).set(ids.blob);
+      const bad = raw.idsFirstInvalid(offsetsPtr, blobPtr, ids.count, raw.deletedPtr());
+      if (bad >= 0) throw qdbError('CORRUPT_FILE', [`not a valid QuantumDB database: slot ${bad} has ${ids.at(bad) === '' ? 'an empty' : 'a duplicate'} id`], { slot: bad });
+    } finally {
+      raw.arenaFree(blobPtr);
+      raw.arenaFree(offsetsPtr);
+    }
+    this.idMap.load(ids, deleted);
   }
 }

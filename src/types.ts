@@ -120,14 +120,19 @@ export interface SearchHit {
 
 /** Progress of `buildIndex`, reported once per step of each phase. */
 export interface BuildProgress {
-  /** PCA, choosing targetDim, k-means (and OPQ), training the learned codec, encoding every vector, inserting into the graph. */
-  phase: 'rotation' | 'tuning' | 'codebooks' | 'learned' | 'encode' | 'graph';
-  /** Steps of this phase done so far. */
+  /**
+   * The auto-tuner's trials (`autotune`, see {@link BuildOptions.autoTune}), PCA, choosing targetDim,
+   * k-means (and OPQ), training the learned codec, encoding every vector, inserting into the graph.
+   */
+  phase: 'autotune' | 'rotation' | 'tuning' | 'codebooks' | 'learned' | 'encode' | 'graph';
+  /** Steps of this phase done so far (during `autotune`: trials). */
   done: number;
   /** Steps of this phase in all. */
   total: number;
   /** During `learned`: the TF.js backend training runs on. */
   backend?: string;
+  /** During `autotune`: the stage of the trial just finished (1 random search, 2 successive halving). */
+  stage?: 1 | 2;
 }
 
 /** The codecs a build can keep. */
@@ -154,6 +159,158 @@ export interface CodecReport {
   reason: string;
 }
 
+/**
+ * Weights of the auto-tuner's objective, `quality·Q + compression·C + speed·S − memory·B`, where
+ * every term is normalised to [0, 1] (see {@link AutoTuneFigures.terms}). Any non-negative numbers;
+ * they need not sum to 1.
+ */
+export interface AutoTuneObjective {
+  /** Weight of search quality; default 0.4. */
+  quality: number;
+  /** Weight of the compression ratio; default 0.1. */
+  compression: number;
+  /** Weight of search speed; default 0.4. */
+  speed: number;
+  /** Weight of the memory penalty (subtracted); default 0.1. */
+  memory: number;
+}
+
+/** Options of the auto-tuner (`buildIndex({ autoTune })`). */
+export interface AutoTuneOptions {
+  /**
+   * Seconds the tuning and the codec training are planned to take on a 2-core machine; default 120.
+   * The plan (trials, sample sizes, training steps) follows from it by a fixed formula and is never
+   * cut short by the clock, so the result does not depend on the machine's speed or load; encoding
+   * every vector and building the graph come on top, as in any build.
+   */
+  budgetSeconds?: number;
+  /** Objective weights; omitted ones keep their defaults (0.4, 0.1, 0.4, 0.1). */
+  objective?: Partial<AutoTuneObjective>;
+  /** Seed of the random search and of every trial; default the database's seed. */
+  seed?: number;
+  /** Random-search trials of stage 1 (2 to 64); default from the budget. */
+  trials?: number;
+}
+
+/** One configuration the auto-tuner tries: codec size, training hyper-parameters and graph parameters. */
+export interface AutoTuneConfig {
+  /** Sub-quantizers = bytes per code: 12, 16 or 24. */
+  m: number;
+  /** Dimensions kept by the rotation, a multiple of `m`. */
+  targetDim: number;
+  /** HNSW links per node: 12, 16 or 24. */
+  M: number;
+  /** HNSW build beam width: 100, 200 or 400. */
+  efConstruction: number;
+  /** Learned codec: Adam step size (3e-4, 1e-3 or 3e-3). */
+  learningRate: number;
+  /** Learned codec: anchors per batch; a batch holds `groupsPerBatch × groupSize` rows. */
+  groupsPerBatch: number;
+  /** Learned codec: rows per anchor group (the anchor and its nearest neighbours). */
+  groupSize: number;
+  /** Learned codec: positives per anchor in the local-structure loss (5, 10 or 20). */
+  kNeighbours: number;
+  /** Learned codec: loss weights, summing to 1. */
+  lossWeights: {
+    /** ‖x − x̂‖² of the decoded reconstruction. */
+    reconstruction: number;
+    /** Within-codeword variance. */
+    cluster: number;
+    /** Entropy of the code usage. */
+    diversity: number;
+    /** VQ-VAE commitment of the encoder to its codewords. */
+    commitment: number;
+    /** Triplet loss on the k-nearest-neighbour graph. */
+    structure: number;
+  };
+}
+
+/** What one trial measured (stages 1 and 2 on a sample; stage 3 on the built database). */
+export interface AutoTuneFigures {
+  /** The codec the trial kept: the best of those compared by validation recall. */
+  codec: CodecKind;
+  /** Rows the trial's codec and graph were built from. */
+  rows: number;
+  /** Learned-codec optimizer steps (0 when it was not trained). */
+  steps: number;
+  /** Held-out queries the figures below were measured with. */
+  queries: number;
+  /** 10-recall@10 of a flat ADC scan (codes only, no re-rank) against the exact neighbours. */
+  recall10: number;
+  /** 10-recall@10 of the graph search at ef 64 with ADC distances, no re-rank. */
+  graphRecall10: number;
+  /** Mean ‖x − x̂‖² of the queries' reconstructions over their mean ‖x − mean‖² (0 perfect, 1 = as bad as the mean). */
+  reconstructionMse: number;
+  /** Bytes per code (= m). */
+  codeBytes: number;
+  /** dim · 4 / codeBytes. */
+  compressionRatio: number;
+  /** Distances the graph search at ef 64 computed per query (counted in the kernels). */
+  distanceEvaluationsPerQuery: number;
+  /**
+   * Modelled cost of one query: lookup-table reads (`distanceEvaluationsPerQuery × m`) plus the
+   * projection and table build in multiply-adds / 32 (a random-order table read measured about 32×
+   * a SIMD multiply-add on the reference machine).
+   */
+  searchCost: number;
+  /** Index bytes per vector: code, level-0 links, expected upper links, level and offset, id overhead. */
+  bytesPerVector: number;
+  /** The objective's terms, each in [0, 1]. */
+  terms: {
+    /** 0.8 · graphRecall10 + 0.2 · (1 − reconstructionMse clamped to [0, 1]). */
+    quality: number;
+    /** compressionRatio / the largest ratio of the space (that of m = 12). */
+    compression: number;
+    /** The lowest searchCost among the trials compared with this one / this searchCost (1 for stage 3). */
+    speed: number;
+    /** bytesPerVector / the largest of the space (m = 24, M = 24). */
+    memory: number;
+  };
+  /** The weighted objective (higher is better). */
+  objective: number;
+  /** For information only (wall clock, never used to decide): graph searches per second at ef 64. */
+  qps: number;
+  /** For information only: wall-clock seconds of the trial. */
+  seconds: number;
+}
+
+/** One auto-tuning trial. */
+export interface AutoTuneTrial {
+  /** 1: random search on a small sample; 2: successive halving on larger samples; 3: the final build. */
+  stage: 1 | 2 | 3;
+  /** Halving round within stage 2 (1, 2, …); 0 in stages 1 and 3. */
+  round: number;
+  /** The configuration tried. */
+  config: AutoTuneConfig;
+  /** What it measured. */
+  figures: AutoTuneFigures;
+}
+
+/** What `stats().autoTune` reports after `buildIndex({ autoTune })`; stored in the `.qdb` file. */
+export interface AutoTuneReport {
+  /** Seed of the search. */
+  seed: number;
+  /** The planned budget. */
+  budgetSeconds: number;
+  /** Wall-clock seconds the tuning and the final codec training took (information only). */
+  seconds: number;
+  /** The objective weights used. */
+  objectiveWeights: AutoTuneObjective;
+  /** Whether the trials trained the learned codec (false without TF.js, or with codec 'pq' / 'opq'). */
+  learned: boolean;
+  /** The configuration in force and the final build's figures. */
+  chosen: {
+    /** The winning configuration, as `stats().params` and the codec now use it. */
+    config: AutoTuneConfig;
+    /** What the built database measured (the stage-3 trial). */
+    figures: AutoTuneFigures;
+  };
+  /** Every trial of stages 1 and 2, in order, then the final build (stage 3). */
+  trials: AutoTuneTrial[];
+  /** Why this configuration was chosen, and why the learned codec was not tried when it was not. */
+  reason: string;
+}
+
 /** Options of `buildIndex`. */
 export interface BuildOptions {
   /** Called as the build advances. */
@@ -174,6 +331,15 @@ export interface BuildOptions {
   trainEpochs?: number;
   /** TF.js backend: `'auto'` (default) tries tfjs-node-gpu, tfjs-node, wasm, then cpu. */
   trainBackend?: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  /**
+   * Chooses m, targetDim, M, efConstruction and the learned codec's training settings for this data
+   * (`true` = default {@link AutoTuneOptions}): (1) seeded random search on a small sample, (2)
+   * successive halving of the best half on twice the rows and steps per round, (3) the build with
+   * the winner. Trials are ranked by {@link AutoTuneObjective}. With `codec` 'pq', 'opq' or
+   * 'learned' every trial uses that codec; with 'auto' each keeps the best it trained. Not with
+   * `trainEpochs`, `trainBudgetSeconds` or an imported codec. The report is `stats().autoTune`.
+   */
+  autoTune?: boolean | AutoTuneOptions;
 }
 
 /** What `stats()` reports. Byte counts are what each part holds in memory now. */
@@ -243,4 +409,6 @@ export interface QuantumDBStats {
   deleted: number;
   /** Where the re-rank vectors are: in memory, in a file mapping, or absent. */
   vectors: 'memory' | 'mapped' | 'none';
+  /** The auto-tuner's trials and choice when the last build ran with `autoTune`; null otherwise. */
+  autoTune: AutoTuneReport | null;
 }

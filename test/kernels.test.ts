@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { QuantumDB } from '../src/quantumdb.js';
 import { Kernels } from '../src/wasm/abi.js';
+import { trainPqCodebooks, PqEncoder } from '../src/formats/vectro-pq.js';
+import { pqEncode, type ProductQuantizer } from '../src/formats/vectro-quant.js';
 import { clustered, idsFor, uniform } from './data.js';
 
 /** Puts `values` in fresh kernel memory; returns the address. */
@@ -115,6 +117,117 @@ describe('PCA rotation', () => {
       let captured = 0;
       for (let t = 0; t < 8; t++) captured += (r[t * dim + j] as number) ** 2;
       expect(captured).toBeCloseTo(1, 3);
+    }
+  });
+});
+
+describe('file-scan kernels (assembly/scan.ts)', () => {
+  const k = new Kernels();
+  const random = uniform(31);
+  it.each([1, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 768])('cosine of rows at any byte offset: SIMD equals the scalar twin and the definition at dim %i', (dim) => {
+    const query = Float32Array.from({ length: dim }, () => random() * 2 - 1);
+    // Row 4 holds magnitudes whose squares overflow binary32; binary64 sums do not.
+    const rows = Array.from({ length: 6 }, (_, r) => Float32Array.from({ length: dim }, () => (r === 2 ? 0 : (random() * 2 - 1) * (r === 4 ? 3e38 : 1))));
+    // Rows at odd byte offsets, as STREAM1 records leave them after an id of any length.
+    const offsets = rows.map((_, r) => 1 + r * (4 * dim + 7));
+    const base = k.raw.arenaAlloc(offsets[5]! + 4 * dim + 16);
+    rows.forEach((row, r) => k.u8(base + offsets[r]!, 4 * dim).set(new Uint8Array(row.buffer)));
+    const q = k.raw.arenaAlloc(8 * dim), offs = k.raw.arenaAlloc(4 * rows.length), simd = k.raw.arenaAlloc(8 * rows.length), scalar = k.raw.arenaAlloc(8 * rows.length);
+    k.f64(q, dim).set(query);
+    k.u32(offs, rows.length).set(offsets);
+    k.raw.scanCosine(q, base, offs, rows.length, dim, simd);
+    k.raw.scanCosineScalar(q, base, offs, rows.length, dim, scalar);
+    const got = Array.from(k.f64(simd, rows.length)), twin = Array.from(k.f64(scalar, rows.length));
+    rows.forEach((row, r) => {
+      const dot = row.reduce((s, x, i) => s + x * query[i]!, 0);
+      const norms = Math.sqrt(row.reduce((s, x) => s + x * x, 0) * query.reduce((s, x) => s + x * x, 0));
+      const want = r === 2 ? 0 : dot / norms;
+      expect(Math.abs(got[r]! - twin[r]!)).toBeLessThan(1e-14);
+      expect(Math.abs(got[r]! - want)).toBeLessThan(1e-14);
+    });
+    expect(got[2]).toBe(0);
+  });
+
+  it('expands codes through a per-position table, one value (QSTREAM1) or a sub-vector (PQSTREAM1) per code', () => {
+    for (const [m, sub] of [[5, 1], [3, 4]] as const) {
+      const table = Float32Array.from({ length: m * 256 * sub }, (_, i) => i * 0.5);
+      const codes = [[0, 255, 7, 1, 2].slice(0, m), [9, 0, 128, 3, 4].slice(0, m)];
+      const tablePtr = put(k, table);
+      const base = k.raw.arenaAlloc(64), offs = k.raw.arenaAlloc(8), out = k.raw.arenaAlloc(4 * 2 * m * sub);
+      k.u8(base + 3, m).set(codes[0]!);
+      k.u8(base + 30, m).set(codes[1]!);
+      k.u32(offs, 2).set([3, 30]);
+      k.raw.scanDecodeCodes(base, offs, 2, m, sub, tablePtr, out);
+      const want = codes.flatMap((row) => row.flatMap((c, s) => Array.from(table.subarray((s * 256 + c) * sub, (s * 256 + c + 1) * sub))));
+      expect(Array.from(k.f32(out, 2 * m * sub))).toEqual(want);
+    }
+  });
+});
+
+describe('Vectro+ PQ kernels (assembly/vectro.ts)', () => {
+  const random = uniform(41);
+  /** A quantizer with `counts[s]` centroids in subspace s, some repeated so that distances tie. */
+  const quantizer = (dim: number, counts: number[]): ProductQuantizer => {
+    const sub = dim / counts.length;
+    return {
+      m: counts.length, k: Math.max(...counts), dim,
+      codebooks: counts.map((count) => {
+        const centroids = Array.from({ length: count }, () => Float32Array.from({ length: sub }, () => random() * 2 - 1));
+        if (count > 5) centroids[5] = centroids[1]!.slice();
+        return centroids;
+      }),
+    };
+  };
+
+  it.each([
+    [8, [1, 2]], [12, [3, 5, 7]], [10, [4, 6, 9, 13, 16]], [24, [256, 17, 100]], [6, [255, 254, 253]],
+  ] as const)('encodes dim %i with centroid counts %j: SIMD, the scalar twin and pqEncode agree code for code', (dim, counts) => {
+    const pq = quantizer(dim, [...counts]);
+    const rows = Array.from({ length: 40 }, (_, r) => Float32Array.from({ length: dim }, () => (r === 3 ? 0 : random() * 4 - 2)));
+    rows[4]![0] = Number.NaN;
+    rows[5] = Float32Array.from(pq.codebooks.flatMap((c) => Array.from(c[Math.min(1, c.length - 1)]!)));
+    const encoder = new PqEncoder(pq);
+    rows.forEach((row, r) => encoder.row(r).set(row));
+    const simd = encoder.encode(rows.length);
+    const scalar = encoder.encode(rows.length, true);
+    const reference = rows.flatMap((row) => Array.from(pqEncode(pq, row)));
+    expect(Array.from(scalar)).toEqual(reference);
+    expect(Array.from(simd)).toEqual(reference);
+  });
+
+  /** The same Lloyd's k-means in JavaScript: evenly spaced start, Vectro+'s binary32 distance, binary64 sums. */
+  function kmeansReference(rows: Float32Array, n: number, dim: number, offset: number, sub: number, k: number, maxIter: number) {
+    const f32 = Math.fround;
+    const centroids = Array.from({ length: k }, (_, c) => rows.slice(Math.floor((c * n) / k) * dim + offset, Math.floor((c * n) / k) * dim + offset + sub));
+    const assign = new Int32Array(n).fill(-1);
+    let iter = 0;
+    while (iter < maxIter) {
+      iter++;
+      let changed = 0;
+      for (let r = 0; r < n; r++) {
+        let best = 0, bestDistance = 0;
+        centroids.forEach((c, i) => {
+          let sum = 0;
+          for (let d = 0; d < sub; d++) { const diff = f32(rows[r * dim + offset + d]! - c[d]!); sum = f32(sum + f32(diff * diff)); }
+          if (i === 0 || bestDistance > sum) { best = i; bestDistance = sum; }
+        });
+        if (assign[r] !== best) { assign[r] = best; changed++; }
+      }
+      if (changed === 0) break;
+      const sums = new Float64Array(k * sub), sizes = new Int32Array(k);
+      for (let r = 0; r < n; r++) { sizes[assign[r]!]!++; for (let d = 0; d < sub; d++) sums[assign[r]! * sub + d] += rows[r * dim + offset + d]!; }
+      for (let c = 0; c < k; c++) if (sizes[c]! > 0) for (let d = 0; d < sub; d++) centroids[c]![d] = sums[c * sub + d]! / sizes[c]!;
+    }
+    return { centroids, iter };
+  }
+
+  it.each([[5, 10], [7, 3], [16, 25], [3, 1]] as const)('k-means with k = %i, %i iterations equals the JavaScript run of the same rule, bit for bit', (k, maxIter) => {
+    const n = 90, dim = 12, m = 3, sub = 4;
+    const rows = clustered(n, dim, 17, 6, 0.2);
+    const books = trainPqCodebooks(rows, n, dim, m, k, maxIter);
+    for (let s = 0; s < m; s++) {
+      const { centroids } = kmeansReference(rows, n, dim, s * sub, sub, k, maxIter);
+      expect(books[s]!.map((c) => Array.from(c))).toEqual(centroids.map((c) => Array.from(c)));
     }
   });
 });

@@ -226,6 +226,48 @@ describe('hostile files', () => {
     expectQdbError(() => QuantumDB.fromBytes(encodeQdb(sections)), 'CORRUPT_FILE');
   });
 
+  it('rejects a file with valid checksums where a live id is empty; deleted slots may have none', async () => {
+    const db = await makeDb();
+    db.delete(['v4']);
+    const file = decodeQdb(db.toBytes());
+    const sections = file.sections.map((info) => ({ kind: info.kind, flags: info.flags, bytes: file.section(info.kind).slice() }));
+    const ids = sections.find((sec) => sec.kind === SectionKind.IDS) as { bytes: Uint8Array };
+    expect(QuantumDB.fromBytes(encodeQdb(sections)).get('v5')).toBeDefined();
+    ids.bytes = encodeStringTable(idsFor(N).map((id, i) => (i === 4 || i === 11 ? '' : id)));
+    const e = expectQdbError(() => QuantumDB.fromBytes(encodeQdb(sections)), 'CORRUPT_FILE');
+    expect(e.message).toMatch(/slot 11 has an empty id/);
+  });
+
+  it('parses metadata when it is read: a damaged entry is CORRUPT_FILE naming its slot, the others still read', async () => {
+    const file = decodeQdb((await makeDb()).toBytes());
+    const sections = file.sections.map((info) => ({ kind: info.kind, flags: info.flags, bytes: file.section(info.kind).slice() }));
+    const metadata = sections.find((sec) => sec.kind === SectionKind.METADATA) as { bytes: Uint8Array };
+    metadata.bytes = encodeStringTable(idsFor(N).map((_, i) => (i === 6 ? '{"colour":' : JSON.stringify(colour(i)))));
+    const db = QuantumDB.fromBytes(encodeQdb(sections));
+    expect(db.get('v5')?.metadata).toEqual(colour(5));
+    const e = expectQdbError(() => db.get('v6'), 'CORRUPT_FILE');
+    expect(e.details).toMatchObject({ slot: 6 });
+    expectQdbError(() => db.get('v6'), 'CORRUPT_FILE'); // still damaged on a second read
+  });
+
+  it('keeps ids and metadata of an opened database through deletes, upserts, compaction and a second save', async () => {
+    const db = await makeDb();
+    const opened = QuantumDB.fromBytes(db.toBytes());
+    expect([...opened.ids()]).toEqual([...db.ids()]);
+    expect(answers(opened)).toEqual(answers(db));
+    for (const target of [db, opened]) {
+      target.delete(['v1', 'v2']);
+      target.upsert(['v3'], row(base, 5), [{ colour: 'black' }]);
+      await target.compact();
+    }
+    const again = QuantumDB.fromBytes(opened.toBytes());
+    expect([...again.ids()]).toEqual([...db.ids()]);
+    expect(again.get('v3')?.metadata).toEqual({ colour: 'black' });
+    expect(again.get('v9')?.metadata).toEqual(colour(9));
+    expect(again.get('v1')).toBeUndefined();
+    expect(again.size).toBe(N - 2);
+  });
+
   it('finds a damaged vector chunk through positional reads too', async () => {
     const db = await makeDb();
     const bytes = db.toBytes();
@@ -286,7 +328,7 @@ describe('crash safety', () => {
 
 describe('format versions', () => {
   const fixtures = new URL('./fixtures/', import.meta.url);
-  it.each(['1.0'])('opens the shipped format %s fixture and answers from it', (version) => {
+  it.each(['1.0', '2.0'])('opens the shipped format %s fixture and answers from it', (version) => {
     const db = QuantumDB.fromBytes(new Uint8Array(readFileSync(new URL(`format-${version}.qdb`, fixtures))));
     expect(db.size).toBe(299);
     expect(db.get('doc-7')).toBeUndefined();
@@ -301,7 +343,7 @@ describe('format versions', () => {
     const file = decodeQdb(bytes);
     const sections = file.sections.map((info) => ({ kind: info.kind, flags: info.flags, bytes: file.section(info.kind).slice() }));
     const newer = encodeQdb(sections);
-    new DataView(newer.buffer).setUint16(8, 2, true);
+    new DataView(newer.buffer).setUint16(8, 3, true);
     // Re-seal the header checksum (bytes 60–63 cover 0–59) so only the version is "wrong".
     new DataView(newer.buffer).setUint32(60, crc32c(newer.subarray(0, 60)), true);
     expectQdbError(() => QuantumDB.fromBytes(newer), 'UNSUPPORTED_VERSION');

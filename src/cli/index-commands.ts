@@ -10,6 +10,7 @@ import {
   type Command, type CommandContext,
 } from './command.js';
 import { isQdbFile, loadDatabase, openIndex, printHits, readHead, readQueries } from './db-files.js';
+import type { AutoTuneReport } from '../index.js';
 import { QuantumDB, qdbError, readPQStream1, readQStream1, readVectors, type Metric, type SearchHit } from './lib.js';
 
 const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
@@ -33,11 +34,12 @@ export const trainCommand: Command = {
     data: { type: 'string' },
     output: { type: 'string', short: 'o' },
     'auto-tune': { type: 'boolean' },
+    budget: { type: 'string' },
     epochs: { type: 'string' },
     metric: { type: 'string' },
     seed: { type: 'string' },
   },
-  help: `Usage: quantumdb train --data <file> --output codec.safetensors [--auto-tune] [--epochs N]
+  help: `Usage: quantumdb train --data <file> --output codec.safetensors [--auto-tune [--budget S]] [--epochs N]
 
 Trains the learned codec (neural encoder + learnable PQ) on the vectors of a file and
 writes its weights as safetensors, for "quantumdb build --codec".
@@ -45,8 +47,10 @@ writes its weights as safetensors, for "quantumdb build --codec".
 Options:
   --data <file>       training vectors (STREAM1/QSTREAM1/PQSTREAM1, .fvecs, .npy, JSONL)
   -o, --output <file> where to write the codec (required)
-  --auto-tune         choose the codec's settings for a target recall
-  --epochs <n>        training epochs
+  --auto-tune         search m, targetDim, the HNSW settings and the training settings
+                      (three stages; prints the chosen configuration and every trial)
+  --budget <s>        planned seconds of --auto-tune (default 120)
+  --epochs <n>        training epochs (not with --auto-tune)
   --metric <name>     cosine (default), l2 or ip
   --seed <n>          random seed (default 42)
 `,
@@ -55,23 +59,43 @@ Options:
     const output = requiredOption(ctx.values, 'output');
     const epochs = optionalInt(ctx.values, 'epochs');
     const autoTune = ctx.values['auto-tune'] === true;
+    const budget = optionalInt(ctx.values, 'budget');
+    if (budget !== undefined && !autoTune) throw new UsageError('--budget is the budget of --auto-tune; add --auto-tune');
+    if (epochs !== undefined && autoTune) throw new UsageError('--auto-tune plans the training itself; use --budget instead of --epochs');
     const { metric, seed } = dbOptions(ctx);
     const t0 = ctx.now();
     const db = await loadDatabase(ctx, data, { metric, seed }, false);
     const bar = ctx.progress('training');
     try {
-      // --auto-tune compares PQ, OPQ and the learned codec and keeps the best; otherwise the learned codec.
-      await db.buildIndex({ codec: autoTune ? 'auto' : 'learned', trainEpochs: epochs, onProgress: (p) => bar.update(p.done, p.total) });
+      // --auto-tune runs the three-stage search (every trial compares PQ, OPQ and the learned codec); otherwise the learned codec.
+      await db.buildIndex({
+        ...(autoTune ? { autoTune: budget === undefined ? true : { budgetSeconds: budget } } : { codec: 'learned', trainEpochs: epochs }),
+        onProgress: (p) => bar.update(p.done, p.total),
+      });
     } finally {
       bar.finish();
     }
     await db.exportCodec(output);
     const seconds = (ctx.now() - t0) / 1000;
-    ctx.printJson({ output, vectors: db.size, dim: db.dim, seconds });
-    ctx.print(`trained the codec on ${fmtInt(db.size)} vectors (${db.dim}-d) and wrote ${output} (${fmtSeconds(seconds)})`);
+    const stats = db.stats();
+    const tuned = stats.autoTune;
+    ctx.printJson({ output, vectors: db.size, dim: db.dim, seconds, codec: stats.codec.kind, ...(tuned ? { autoTune: tuned } : {}) });
+    if (tuned) printAutoTune(ctx, tuned);
+    ctx.print(`trained the ${stats.codec.kind} codec on ${fmtInt(db.size)} vectors (${db.dim}-d) and wrote ${output} (${fmtSeconds(seconds)})`);
     return EXIT.OK;
   },
 };
+
+/** The auto-tuner's trials as a table, then its choice. */
+function printAutoTune(ctx: CommandContext, report: AutoTuneReport): void {
+  const f3 = (x: number) => x.toFixed(3);
+  ctx.print('stage  m  targetDim   M  efC  codec    rows  10-R@10  graph R  dist/q  bytes/vec  objective');
+  for (const { stage, config: c, figures: f } of report.trials) {
+    ctx.print(`${String(stage).padStart(5)} ${String(c.m).padStart(2)} ${String(c.targetDim).padStart(10)} ${String(c.M).padStart(3)} ${String(c.efConstruction).padStart(4)}  ${f.codec.padEnd(7)} ${String(f.rows).padStart(5)}  ${f3(f.recall10).padStart(7)}  ${f3(f.graphRecall10).padStart(7)}  ${f.distanceEvaluationsPerQuery.toFixed(0).padStart(6)}  ${f.bytesPerVector.toFixed(0).padStart(9)}  ${f3(f.objective).padStart(9)}`);
+  }
+  const c = report.chosen.config;
+  ctx.print(`chosen: m ${c.m}, targetDim ${c.targetDim}, M ${c.M}, efConstruction ${c.efConstruction}, learning rate ${c.learningRate}, batch ${c.groupsPerBatch}×${c.groupSize}, k ${c.kNeighbours}: ${report.reason}`);
+}
 
 export const buildCommand: Command = {
   name: 'build',

@@ -1,21 +1,22 @@
 /**
  * @module cli/lib
- * Everything the command line and the server take from the library, in one place. The front doors
- * should see only the public API (`src/index.ts`); the format readers and writers below are not
- * exported there yet, so they are re-exported from their modules here. Once `src/index.ts` exports
- * them, only this file changes.
+ * Everything the command line and the server take from the library, in one place: the public API
+ * (`src/index.ts`, imported from there only), then the few internal helpers the front doors share
+ * with the engines. The second list is internal on purpose: error construction, atomic writes, the
+ * QSTREAM1 table arithmetic that `compress` runs in workers, the file → database loader with a
+ * caller-chosen constructor, and the exhaustive file scan behind `search`.
  */
-export { QuantumDB, QuantumDBError, isQuantumDBError, type ErrorCode } from '../index.js';
-export type { Metric, QuantumDBOptions, QuantumDBStats, SearchHit, BuildProgress } from '../index.js';
-export { qdbError } from '../errors.js';
-// TODO(lead): export these from src/index.ts, then import them from '../index.js' above.
 export {
+  QuantumDB, QuantumDBError, isQuantumDBError, type ErrorCode,
   readVectors, readJsonl, readFvecs, readIvecs, writeFvecs, writeIvecs, type VectorFileFormat,
-} from '../formats/vector-files.js';
-export {
   readVectroStream, readStream1, readQStream1, readPQStream1, writeStream1, writeQStream1, writePQStream1,
   type VectorRecord, type VectroFormat,
-} from '../formats/vectro-stream.js';
+} from '../index.js';
+export type { Metric, QuantumDBOptions, QuantumDBStats, SearchHit, BuildProgress, ExportStreamOptions, FromStreamOptions } from '../index.js';
+
+// Internal helpers (not part of the package API).
+export { qdbError } from '../errors.js';
 export { writeFileAtomic, type ChunkSink } from '../formats/atomic-file.js';
 export { widenQuantTables, quantizeValue } from '../formats/vectro-quant.js';
-export { buildFromStream, exportStream, type FromStreamOptions, type ExportStreamOptions } from '../formats/stream-io.js';
+export { buildFromStream } from '../formats/stream-io.js';
+export { scanVectorFile } from '../formats/vector-scan.js';

@@ -87,9 +87,15 @@ export async function refineWithOpq(kernels: Kernels, sample: Uint32Array, confi
 
 /**
  * k-means of every subspace on the projected rows (skipped when `iterations` is 0: the codebooks
- * stay), then `opqIterations` rounds of OPQ.
+ * stay), then `opqIterations` rounds of OPQ. Uses the rotation and mean the kernels hold, so a
+ * rotation fitted once can serve several codecs (the auto-tuner's trials).
+ * @param rows the training slots
+ * @example
+ * ```ts
+ * await trainCodebooks(kernels, slots, config, 8, 0, undefined); // plain k-means, no OPQ
+ * ```
  */
-async function trainCodebooks(kernels: Kernels, rows: Uint32Array, config: PqCodecConfig, iterations: number, opqIterations: number, report: Report | undefined): Promise<void> {
+export async function trainCodebooks(kernels: Kernels, rows: Uint32Array, config: PqCodecConfig, iterations: number, opqIterations: number, report: Report | undefined): Promise<void> {
   const raw = kernels.raw;
   const first = iterations > 0 ? 0 : 1;
   const steps = config.m * (1 + opqIterations - first);

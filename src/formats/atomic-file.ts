@@ -22,6 +22,9 @@ const WRITE_BUFFER_BYTES = 64 * 1024;
 
 const LINE_FEED = 0x0a;
 
+/** With read-ahead, the room in front of each buffer's data for the unread tail of the buffer before. */
+const CARRY_BYTES = 64 * 1024;
+
 const loadFs = () => import('node:fs/promises');
 
 /** Builds the `IO_ERROR` for a failed file-system call on `path`. @internal */
@@ -33,6 +36,11 @@ export function ioError(action: string, path: string, cause: unknown): QuantumDB
 /** Builds the `CORRUPT_FILE` for bad bytes at `offset`; `problem` says what was wrong there. @internal */
 export function corruptFile(offset: number, problem: string, cause?: unknown): QuantumDBError {
   return qdbError('CORRUPT_FILE', [`${problem} (at byte ${offset}); the file is damaged or truncated, so re-create it from the source data`], { offset }, cause);
+}
+
+/** Builds the `CORRUPT_FILE` for a field of `n` bytes at `offset` that only `remaining` bytes are left for. @internal */
+export function shortRead(offset: number, what: string, n: number, remaining: number): QuantumDBError {
+  return corruptFile(offset, `${what} needs ${n} bytes but only ${remaining} remain`);
 }
 
 /** Runs one file-system call and turns its failure into `IO_ERROR`. */
@@ -147,27 +155,35 @@ export class ByteSource {
     /** Absolute file offset of `buffer[end]`. */
     private filePos: number,
     private readonly chunkBytes: number,
+    private readonly readAhead: boolean,
   ) {}
+
+  /** Read-ahead: the next chunk being read into `spare` (at {@link CARRY_BYTES}) from `filePos`, or null. */
+  private pending: Promise<number> | null = null;
+  private spare: Uint8Array | null = null;
 
   /**
    * Opens a path (read in chunks of `chunkBytes`) or wraps a byte array (no copy).
+   * @param readAhead - Read the next chunk of a file into a second buffer while the caller works on
+   *   this one (bulk scans; twice the memory).
    * @throws QuantumDBError `IO_ERROR` when the file cannot be opened; `INVALID_ARGUMENT` for a bad `chunkBytes`.
    */
-  static async open(input: string | Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<ByteSource> {
+  static async open(input: string | Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES, readAhead = false): Promise<ByteSource> {
     if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) {
       throw qdbError('INVALID_ARGUMENT', [`chunkBytes must be a positive integer, got ${chunkBytes}`]);
     }
     if (input instanceof Uint8Array) {
       // A plain view, because a Node Buffer's slice() shares memory where callers here rely on a copy.
       const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-      return new ByteSource(null, '<memory>', bytes.length, bytes, 0, bytes.length, bytes.length, chunkBytes);
+      return new ByteSource(null, '<memory>', bytes.length, bytes, 0, bytes.length, bytes.length, chunkBytes, false);
     }
     if (typeof input !== 'string') throw qdbError('INVALID_ARGUMENT', ['the input must be a file path or a Uint8Array']);
     const fs = await loadFs();
     const handle = await fsCall('open', input, () => fs.open(input, 'r'));
     try {
       const { size } = await fsCall('stat', input, () => handle.stat());
-      return new ByteSource(handle, input, size, new Uint8Array(Math.min(chunkBytes, Math.max(size, 1))), 0, 0, 0, chunkBytes);
+      const bufferBytes = Math.min(chunkBytes, Math.max(size, 1)) + (readAhead ? CARRY_BYTES : 0);
+      return new ByteSource(handle, input, size, new Uint8Array(bufferBytes), 0, 0, 0, chunkBytes, readAhead);
     } catch (e) {
       await handle.close();
       throw e;
@@ -190,6 +206,11 @@ export class ByteSource {
     return this.buffer.subarray(this.start, this.start + Math.min(n, this.end - this.start));
   }
 
+  /** The bytes already read ahead of {@link position}, without any I/O (a view, valid until the next call). */
+  buffered(): Uint8Array {
+    return this.buffer.subarray(this.start, this.end);
+  }
+
   /**
    * Consumes exactly `n` bytes.
    * @param what - Names the field for the error message.
@@ -197,9 +218,7 @@ export class ByteSource {
    * @throws QuantumDBError `CORRUPT_FILE` (offset = `reportAt`) when fewer than `n` bytes remain.
    */
   async take(n: number, what: string, reportAt = this.position): Promise<Uint8Array> {
-    if (n > this.remaining) {
-      throw corruptFile(reportAt, `${what} needs ${n} bytes but only ${this.remaining} remain`);
-    }
+    if (n > this.remaining) throw shortRead(reportAt, what, n, this.remaining);
     await this.fill(n);
     const view = this.buffer.subarray(this.start, this.start + n);
     this.start += n;
@@ -225,6 +244,9 @@ export class ByteSource {
 
   /** Releases the file handle; safe to call twice. */
   async close(): Promise<void> {
+    // Its error, if any, no longer matters; the read must just end before the handle does.
+    await this.pending?.catch(() => 0);
+    this.pending = null;
     await this.handle?.close();
   }
 
@@ -232,7 +254,46 @@ export class ByteSource {
   private async fill(n: number): Promise<void> {
     const want = Math.min(n, this.remaining);
     if (this.end - this.start >= want || this.handle === null) return;
-    const handle = this.handle;
+    if (this.pending !== null) {
+      const read = this.pending;
+      this.pending = null;
+      this.swapInReadAhead(await read);
+    }
+    if (this.end - this.start < want) await this.readAtLeast(want, this.handle);
+    if (this.readAhead) this.startReadAhead(this.handle);
+  }
+
+  /**
+   * Makes the read-ahead buffer current, with the unread tail copied in front of its `got` new
+   * bytes. A tail longer than the room there (a record larger than {@link CARRY_BYTES}) drops the
+   * read-ahead instead, and the plain path reads those bytes again.
+   */
+  private swapInReadAhead(got: number): void {
+    const tail = this.end - this.start;
+    if (got === 0 || tail > CARRY_BYTES) return;
+    const next = this.spare!;
+    next.set(this.buffer.subarray(this.start, this.end), CARRY_BYTES - tail);
+    this.spare = this.buffer;
+    this.buffer = next;
+    this.start = CARRY_BYTES - tail;
+    this.end = CARRY_BYTES + got;
+    this.filePos += got;
+  }
+
+  /** Starts reading the chunk after `filePos` into the spare buffer. */
+  private startReadAhead(handle: FileHandle): void {
+    this.spare ??= new Uint8Array(CARRY_BYTES + this.chunkBytes);
+    const spare = this.spare;
+    const length = Math.min(this.chunkBytes, spare.length - CARRY_BYTES, this.size - this.filePos);
+    if (length <= 0) return;
+    const at = this.filePos;
+    this.pending = fsCall('read', this.path, () => handle.read(spare, CARRY_BYTES, length, at)).then((r) => r.bytesRead);
+    // Handled when awaited in fill() or close(); this keeps an early failure from being reported as unhandled.
+    this.pending.catch(() => undefined);
+  }
+
+  /** The plain path: compacts (or grows) the buffer and reads until `want` bytes are buffered. */
+  private async readAtLeast(want: number, handle: FileHandle): Promise<void> {
     if (this.buffer.length - this.start < want) {
       const target = want > this.buffer.length ? new Uint8Array(Math.max(want, this.chunkBytes)) : this.buffer;
       target.set(this.buffer.subarray(this.start, this.end));

@@ -8,12 +8,13 @@
  * PQSTREAM1 needs a codebook. Vectro+'s `ProductQuantizer` is plain PQ on unit-normalised vectors
  * (Jégou et al., "Product quantization for nearest neighbor search", TPAMI 2011), so
  * {@link trainProductQuantizer} runs Lloyd's k-means per subspace on the unit-length vectors of a
- * seeded sample: deterministic (same vectors + seed → same codebook), no WASM, binary64
- * accumulation. Two deliberate differences from Vectro+'s trainer (wesleyscholl/vectro-plus
+ * seeded sample, in the WebAssembly kernels (`vectroKmeans`, assembly/vectro.ts): deterministic
+ * (same vectors + seed → same codebook), Vectro+'s binary32 distance, binary64 sums for the means.
+ * Two deliberate differences from Vectro+'s trainer (wesleyscholl/vectro-plus
  * `vectro_lib/src/pq.rs`): it samples at most `trainSampleSize` rows (Vectro+ uses every row, which
  * costs n·k·dim per iteration), and it keeps centroids as means instead of re-normalising each
  * sub-centroid (so a decoded vector has norm ≈ 1, not ≈ √m). Encoding is Vectro+'s own rule
- * (`pqEncode` inside `writePQStream1`), so Vectro+ reads these files as its own.
+ * (`writePQStream1`, on the same kernels), so Vectro+ reads these files as its own.
  */
 import { qdbError } from '../errors.js';
 import { mulberry32 } from '../random.js';
@@ -21,7 +22,9 @@ import type { QuantumDB } from '../quantumdb.js';
 import type { BuildProgress, QuantumDBOptions } from '../types.js';
 import type { ProductQuantizer } from './vectro-quant.js';
 import { readVectors, type VectorFileFormat } from './vector-files.js';
-import { writePQStream1, writeQStream1, writeStream1, type VectorRecord } from './vectro-stream.js';
+import { trainPqCodebooks } from './vectro-pq.js';
+import type { VectorRecord } from './vectro-stream.js';
+import { writePQStream1, writeQStream1, writeStream1 } from './vectro-write.js';
 
 /** Progress of `QuantumDB.fromStream`: rows read (total unknown), then the phases of `buildIndex`. */
 export type FromStreamProgress = {
@@ -192,46 +195,6 @@ function sampleUnitRows(db: ExportableDB, sampleSize: number, seed: number): { r
   return { rows, n };
 }
 
-/** Lloyd's k-means on column block [offset, offset + sub) of `rows`; returns k centroids. */
-function kmeansSubspace(rows: Float32Array, n: number, dim: number, offset: number, sub: number, k: number, iterations: number): Float32Array[] {
-  // Initial centroids: evenly spaced rows of the (already shuffled) sample, as Vectro+ does.
-  const centroids = Array.from({ length: k }, (_, c) => rows.slice((Math.floor((c * n) / k)) * dim + offset, Math.floor((c * n) / k) * dim + offset + sub));
-  const assign = new Int32Array(n).fill(-1);
-  const sums = new Float64Array(k * sub);
-  const counts = new Int32Array(k);
-  for (let it = 0; it < iterations; it++) {
-    let changed = 0;
-    const norms = centroids.map((c) => c.reduce((s, x) => s + x * x, 0));
-    for (let i = 0; i < n; i++) {
-      const base = i * dim + offset;
-      let best = 0;
-      let bestDistance = Infinity;
-      for (let c = 0; c < k; c++) {
-        const centroid = centroids[c]!;
-        let dot = 0;
-        for (let j = 0; j < sub; j++) dot += rows[base + j]! * centroid[j]!;
-        const d = norms[c]! - 2 * dot;
-        if (d < bestDistance) { bestDistance = d; best = c; }
-      }
-      if (assign[i] !== best) { assign[i] = best; changed++; }
-    }
-    if (changed === 0) break;
-    sums.fill(0);
-    counts.fill(0);
-    for (let i = 0; i < n; i++) {
-      const c = assign[i]!;
-      counts[c]!++;
-      for (let j = 0; j < sub; j++) sums[c * sub + j] += rows[i * dim + offset + j]!;
-    }
-    for (let c = 0; c < k; c++) {
-      // A centroid that lost every row keeps its place; the next assignment may give it rows again.
-      if (counts[c] === 0) continue;
-      for (let j = 0; j < sub; j++) centroids[c]![j] = sums[c * sub + j]! / counts[c]!;
-    }
-  }
-  return centroids;
-}
-
 /**
  * Trains a Vectro+-compatible product quantizer on a seeded sample of the database's unit-length vectors.
  *
@@ -254,8 +217,6 @@ export function trainProductQuantizer(db: ExportableDB, options: ExportStreamOpt
   const iterations = checkInt(options.iterations ?? 15, 'iterations', 1, 1000);
   const { rows, n } = sampleUnitRows(db, sampleSize, options.seed ?? 42);
   const k = checkInt(options.k ?? Math.min(256, n), 'k', 1, 256);
-  const kk = Math.min(k, n);
-  const sub = dim / m;
-  const codebooks = Array.from({ length: m }, (_, s) => kmeansSubspace(rows, n, dim, s * sub, sub, kk, iterations));
+  const codebooks = trainPqCodebooks(rows, n, dim, m, Math.min(k, n), iterations);
   return { m, k, dim, codebooks };
 }

@@ -16,7 +16,7 @@
  * the NumPy `.npy` format specification (NEP 1) for `.npy`.
  */
 
-import { qdbError } from '../errors.js';
+import { qdbError, type QuantumDBError } from '../errors.js';
 import { ByteSource, corruptFile, withSource, writeFileAtomic } from './atomic-file.js';
 import { BinWriter, fromLE32, toLE32 } from './vectro-quant.js';
 import { parseVectroStream, type AnyIterable, type StreamReadOptions, type VectorRecord } from './vectro-stream.js';
@@ -41,17 +41,25 @@ const VECTRO_MAGIC = new TextEncoder().encode('VECTRO+');
 const INT32_MAX = 0x7fff_ffff;
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** The error for `.fvecs`/`.ivecs` row `row` (at `at`) declaring dimension `d` where row 0 has `dim` (0 for row 0 itself). @internal */
+export function badVecsDimension(at: number, row: number, d: number, dim: number): QuantumDBError {
+  return corruptFile(at, `row ${row} declares dimension ${d}${dim > 0 ? ` but row 0 has ${dim}` : ''}; every row must start with the same positive int32 dimension`);
+}
+
+/** Names the dimension field of row `row`, or with `d` its values, for truncation errors. @internal */
+export function vecsField(row: number, d?: number): string {
+  return d === undefined ? `row ${row} dimension` : `row ${row} (${d} values)`;
+}
+
 /** Shared row loop of `.fvecs` and `.ivecs`: every row repeats the same positive dimension. */
 async function* parseVecs<T>(src: ByteSource, make: (words: ArrayBuffer) => T): AsyncGenerator<T> {
   let dim = 0;
   for (let row = 0; src.remaining > 0; row++) {
     const at = src.position;
-    const d = new DataView(fromLE32(await src.take(4, `row ${row} dimension`))).getInt32(0, true);
-    if (d <= 0 || (dim > 0 && d !== dim)) {
-      throw corruptFile(at, `row ${row} declares dimension ${d}${dim > 0 ? ` but row 0 has ${dim}` : ''}; every row must start with the same positive int32 dimension`);
-    }
+    const d = new DataView(fromLE32(await src.take(4, vecsField(row)))).getInt32(0, true);
+    if (d <= 0 || (dim > 0 && d !== dim)) throw badVecsDimension(at, row, d, dim);
     dim = d;
-    yield make(fromLE32(await src.take(4 * d, `row ${row} (${d} values)`, at)));
+    yield make(fromLE32(await src.take(4 * d, vecsField(row, d), at)));
   }
 }
 
@@ -104,7 +112,13 @@ function parseNpyHeader(text: string, at: number): { descr: string; fortran: boo
   return { descr, fortran: fortran === 'True', shape: shape.map((s) => Number.parseInt(s, 10)) };
 }
 
-async function* parseNpy(src: ByteSource): AsyncGenerator<Float32Array> {
+/**
+ * Reads an `.npy` preamble and header and checks that the data that follows is exactly the 2-D
+ * float32 array it declares.
+ * @returns The shape `(rows, cols)`; the source is left at the first value.
+ * @internal
+ */
+export async function readNpyHeader(src: ByteSource): Promise<{ rows: number; cols: number }> {
   const preamble = await src.take(8, '.npy preamble');
   if (!NPY_MAGIC.every((b, i) => preamble[i] === b)) throw corruptFile(0, 'the file does not start with the .npy magic "\\x93NUMPY"');
   const major = preamble[6]!;
@@ -125,6 +139,11 @@ async function* parseNpy(src: ByteSource): AsyncGenerator<Float32Array> {
   if (rows * cols * 4 !== src.remaining) {
     throw corruptFile(dataAt, `shape (${rows}, ${cols}) needs ${rows * cols * 4} bytes of float32 data but ${src.remaining} follow the header`);
   }
+  return { rows, cols };
+}
+
+async function* parseNpy(src: ByteSource): AsyncGenerator<Float32Array> {
+  const { rows, cols } = await readNpyHeader(src);
   for (let r = 0; r < rows; r++) yield new Float32Array(fromLE32(await src.take(4 * cols, `row ${r}`)));
 }
 
@@ -184,8 +203,8 @@ export function readJsonl(input: string | Uint8Array, options: VectorFileReadOpt
   return withSource(input, options.chunkBytes, parseJsonl);
 }
 
-/** Picks a format: magic first, then the file extension, then a leading `{`. */
-async function detectFormat(src: ByteSource, name: string): Promise<VectorFileFormat> {
+/** Picks a format: magic first, then the file extension, then a leading `{`. @internal */
+export async function detectFormat(src: ByteSource, name: string): Promise<VectorFileFormat> {
   const head = await src.peek(64);
   if (NPY_MAGIC.every((b, i) => head[i] === b)) return 'npy';
   if (VECTRO_MAGIC.every((b, i) => head[i] === b)) return 'vectro';

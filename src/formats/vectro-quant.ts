@@ -12,7 +12,7 @@
  */
 
 import { qdbError } from '../errors.js';
-import { corruptFile } from './atomic-file.js';
+import { corruptFile, shortRead } from './atomic-file.js';
 
 const f32 = Math.fround;
 
@@ -26,7 +26,9 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] ===
 
 /** One QSTREAM1 quantization table: the range of one dimension over the whole input. */
 export interface QuantTable {
+  /** Smallest value of the dimension (binary32). */
   min: number;
+  /** Largest value of the dimension (binary32); `max <= min` codes every value as 0. */
   max: number;
 }
 
@@ -35,17 +37,25 @@ export interface QuantTable {
  * a binary32 vector of length `dim / m`. `k` is the requested centroid count; a subspace may hold fewer.
  */
 export interface ProductQuantizer {
+  /** Subspaces: bytes per code. */
   m: number;
+  /** Centroids per subspace asked for at training (at most 256). */
   k: number;
+  /** Vector length, a multiple of `m`. */
   dim: number;
+  /** `codebooks[s][c]`: centroid `c` of subspace `s`, `dim / m` binary32 values. */
   codebooks: Float32Array[][];
 }
 
 /** A product quantizer as a caller may supply it: centroids may be any array of numbers (rounded to binary32). */
 export interface ProductQuantizerInput {
+  /** Subspaces: bytes per code (≥ 1). */
   m: number;
+  /** Centroids per subspace asked for (≥ 1); written to the file as is. */
   k: number;
+  /** Vector length, a multiple of `m`. */
   dim: number;
+  /** `codebooks[s][c]`: centroid `c` of subspace `s`; 1 to 256 centroids of `dim / m` numbers each. */
   codebooks: ReadonlyArray<ReadonlyArray<ArrayLike<number>>>;
 }
 
@@ -290,7 +300,7 @@ export class BinCursor {
 
   /** Consumes `n` bytes, returning a view. */
   take(n: number, what: string): Uint8Array {
-    if (n > this.remaining) throw corruptFile(this.offset, `${what} needs ${n} bytes but only ${this.remaining} remain`);
+    if (n > this.remaining) throw shortRead(this.offset, what, n, this.remaining);
     this.pos += n;
     return this.bytes.subarray(this.pos - n, this.pos);
   }

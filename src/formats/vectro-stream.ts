@@ -1,8 +1,9 @@
 /**
  * @module formats/vectro-stream
- * Streaming readers and writers for the Vectro+ files STREAM1, QSTREAM1 and PQSTREAM1, byte for byte
- * compatible with Vectro+ (wesleyscholl/vectro-plus, `EmbeddingDataset::load` and `compress_stream`).
- * Readers hold one record at a time; writers keep input order and replace the target atomically.
+ * Streaming readers for the Vectro+ files STREAM1, QSTREAM1 and PQSTREAM1, byte for byte compatible
+ * with Vectro+ (wesleyscholl/vectro-plus, `EmbeddingDataset::load`); the writers are in
+ * vectro-write.ts. Readers hold one record at a time. The header and record parsers are exported
+ * (internal) for the bulk decoder of vector-blocks.ts, so both raise the same errors.
  *
  * All integers little-endian; bincode 1.x: `String`/`Vec<T>` = u64 count + items, `f32` = 4 bytes.
  * ```
@@ -18,49 +19,45 @@
  * `len` counts the bytes after itself. See docs/format-stream.md for the arithmetic and every error.
  */
 
-import { qdbError } from '../errors.js';
-import { ByteSource, corruptFile, withSource, writeFileAtomic } from './atomic-file.js';
-import {
-  BinCursor, BinWriter, dequantizeValue, encodeProductQuantizer, fromLE32, parseProductQuantizer, pqDecode, pqEncode, quantizeValue, toLE32,
-  toProductQuantizer, widenQuantTables,
-  type ProductQuantizer, type ProductQuantizerInput, type QuantTable,
-} from './vectro-quant.js';
+import { qdbError, type QuantumDBError } from '../errors.js';
+import { ByteSource, corruptFile, withSource } from './atomic-file.js';
+import { BinCursor, dequantizeValue, fromLE32, parseProductQuantizer, pqDecode, type ProductQuantizer, type QuantTable } from './vectro-quant.js';
 
 /** The three Vectro+ stream formats. */
 export type VectroFormat = 'STREAM1' | 'QSTREAM1' | 'PQSTREAM1';
 
 const encoder = new TextEncoder();
-const MAGIC: Readonly<Record<VectroFormat, Uint8Array>> = {
+/** The header of each format. @internal */
+export const MAGIC: Readonly<Record<VectroFormat, Uint8Array>> = {
   STREAM1: encoder.encode('VECTRO+STREAM1\n'),
   QSTREAM1: encoder.encode('VECTRO+QSTREAM1\n'),
   PQSTREAM1: encoder.encode('VECTRO+PQSTREAM1\n'),
 };
 const LONGEST_MAGIC_BYTES = Math.max(...Object.values(MAGIC).map((m) => m.length));
 const READER_NAME: Readonly<Record<VectroFormat, string>> = { STREAM1: 'readStream1', QSTREAM1: 'readQStream1', PQSTREAM1: 'readPQStream1' };
-const U32_MAX = 0xffff_ffff;
 const LENIENT_HINT = 'Vectro+ accepts this; read with { strict: false } to do the same';
 
 /** A record as read: `vector` is a fresh array the caller owns. */
 export interface VectorRecord {
+  /** The record's id (for `.fvecs` and `.npy` files, the 0-based row number). */
   id: string;
+  /** The vector, binary32. */
   vector: Float32Array;
-}
-
-/** A record to write: any array of numbers (rounded to binary32; a `Float32Array` is written bit for bit). */
-export interface VectorInput {
-  id: string;
-  vector: ArrayLike<number>;
 }
 
 /** A QSTREAM1 record: `vector` is dequantized from `codes`; `tables` is shared by all records of the file. */
 export interface QStream1Record extends VectorRecord {
+  /** One u8 code per dimension, as stored. */
   codes: Uint8Array;
+  /** The file's per-dimension `[min, max]` tables (one shared, frozen array). */
   tables: readonly QuantTable[];
 }
 
 /** A PQSTREAM1 record: `vector` is the concatenation of the centroids `code` picks; `pq` is shared by all records. */
 export interface PQStream1Record extends VectorRecord {
+  /** One u8 centroid index per subspace, as stored. */
   code: Uint8Array;
+  /** The file's product quantizer (one shared object). */
   pq: ProductQuantizer;
 }
 
@@ -75,25 +72,22 @@ export interface StreamReadOptions {
 /** Something `for await` can walk. */
 export type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
 
-/** A source that can be walked twice: an array, or a function that returns a fresh iterable each call. */
-export type Reiterable<T> = readonly T[] | (() => AnyIterable<T>);
-
 interface RecordOf {
   STREAM1: VectorRecord;
   QSTREAM1: QStream1Record;
   PQSTREAM1: PQStream1Record;
 }
 
-/** One `(String, Vec<T>)` record; `items` is a view valid until the next record is read. */
-interface RawRecord {
+/** One `(String, Vec<T>)` record; `items` is a view valid until the next record is read. @internal */
+export interface RawRecord {
   id: string;
   count: number;
   items: Uint8Array;
   countOffset: number;
 }
 
-/** Consumes the magic; with `expected`, a different Vectro+ format is the caller's mistake. */
-async function readMagic(src: ByteSource, expected: VectroFormat | null): Promise<VectroFormat> {
+/** Consumes the magic; with `expected`, a different Vectro+ format is the caller's mistake. @internal */
+export async function readMagic(src: ByteSource, expected: VectroFormat | null): Promise<VectroFormat> {
   const head = await src.peek(LONGEST_MAGIC_BYTES);
   const found = (Object.keys(MAGIC) as VectroFormat[]).find((f) => MAGIC[f].every((b, i) => head[i] === b));
   if (found === undefined) {
@@ -106,22 +100,35 @@ async function readMagic(src: ByteSource, expected: VectroFormat | null): Promis
   return found;
 }
 
+/** The error for fewer than 4 bytes left where a record would start (strict reading). @internal */
+export function strayBytes(at: number, remaining: number): QuantumDBError {
+  return corruptFile(at, `${remaining} stray bytes follow the last record (${LENIENT_HINT})`);
+}
+
+/**
+ * Parses the body of one record, `bincode((String, Vec<T>))`, after its `u32 len`.
+ * @throws QuantumDBError `CORRUPT_FILE` at the first field that does not fit (strict: also unused bytes).
+ * @internal
+ */
+export function parseRecordBody(body: BinCursor, strict: boolean, itemBytes: number): RawRecord {
+  const id = body.string('record id');
+  const countOffset = body.offset;
+  const count = body.count('record vector', itemBytes);
+  const items = body.take(count * itemBytes, 'record vector');
+  if (strict && body.remaining > 0) throw corruptFile(body.offset, `${body.remaining} unused bytes end the record (${LENIENT_HINT})`);
+  return { id, count, items, countOffset };
+}
+
 /** Walks `u32 len | bincode((String, Vec<T>))` records to the end of the file. */
 async function* rawRecords(src: ByteSource, strict: boolean, itemBytes: number): AsyncGenerator<RawRecord> {
   while (src.remaining > 0) {
     const at = src.position;
     if (src.remaining < 4) {
       if (!strict) return;
-      throw corruptFile(at, `${src.remaining} stray bytes follow the last record (${LENIENT_HINT})`);
+      throw strayBytes(at, src.remaining);
     }
     const len = new BinCursor(await src.take(4, 'record length'), at).u32('record length');
-    const body = new BinCursor(await src.take(len, 'record', at), at + 4);
-    const id = body.string('record id');
-    const countOffset = body.offset;
-    const count = body.count('record vector', itemBytes);
-    const items = body.take(count * itemBytes, 'record vector');
-    if (strict && body.remaining > 0) throw corruptFile(body.offset, `${body.remaining} unused bytes end the record (${LENIENT_HINT})`);
-    yield { id, count, items, countOffset };
+    yield parseRecordBody(new BinCursor(await src.take(len, 'record', at), at + 4), strict, itemBytes);
   }
 }
 
@@ -129,7 +136,15 @@ async function* parseStream1(src: ByteSource, strict: boolean): AsyncGenerator<V
   for await (const r of rawRecords(src, strict, 4)) yield { id: r.id, vector: new Float32Array(fromLE32(r.items)) };
 }
 
-async function* parseQStream1(src: ByteSource, strict: boolean): AsyncGenerator<QStream1Record> {
+/** The per-dimension tables of a QSTREAM1 file. @internal */
+export interface QStreamHeader {
+  mins: Float32Array;
+  maxs: Float32Array;
+  tables: readonly QuantTable[];
+}
+
+/** Reads the QSTREAM1 header after the magic. @internal */
+export async function readQStreamHeader(src: ByteSource, strict: boolean): Promise<QStreamHeader> {
   const at = src.position;
   const header = new BinCursor(await src.take(12, 'QSTREAM1 header (table count, dim, blob length)'), at);
   const [tableCount, dim, blobLen] = [header.u32('table count'), header.u32('dim'), header.u32('table blob length')];
@@ -143,10 +158,20 @@ async function* parseQStream1(src: ByteSource, strict: boolean): AsyncGenerator<
     throw corruptFile(at, `the header says ${tableCount} tables and dim ${dim} but the blob holds ${n} tables (${LENIENT_HINT})`);
   }
   const tables: readonly QuantTable[] = Object.freeze(Array.from(mins, (min, i) => Object.freeze({ min, max: maxs[i]! })));
+  return { mins, maxs, tables };
+}
+
+/** Checks a QSTREAM1 record's code count against the `n` tables. @internal */
+export function checkQRecord(r: RawRecord, n: number, strict: boolean): void {
+  if (r.count > n || (strict && r.count < n)) {
+    throw corruptFile(r.countOffset, `record ${JSON.stringify(r.id)} has ${r.count} codes but the file has ${n} tables${r.count < n ? ` (${LENIENT_HINT})` : ''}`);
+  }
+}
+
+async function* parseQStream1(src: ByteSource, strict: boolean): AsyncGenerator<QStream1Record> {
+  const { mins, maxs, tables } = await readQStreamHeader(src, strict);
   for await (const r of rawRecords(src, strict, 1)) {
-    if (r.count > n || (strict && r.count < n)) {
-      throw corruptFile(r.countOffset, `record ${JSON.stringify(r.id)} has ${r.count} codes but the file has ${n} tables${r.count < n ? ` (${LENIENT_HINT})` : ''}`);
-    }
+    checkQRecord(r, mins.length, strict);
     const codes = r.items.slice();
     const vector = new Float32Array(codes.length);
     for (let i = 0; i < codes.length; i++) vector[i] = dequantizeValue(mins[i]!, maxs[i]!, codes[i]!);
@@ -154,17 +179,28 @@ async function* parseQStream1(src: ByteSource, strict: boolean): AsyncGenerator<
   }
 }
 
-async function* parsePQStream1(src: ByteSource, strict: boolean): AsyncGenerator<PQStream1Record> {
+/** Reads the PQSTREAM1 header (the product quantizer) after the magic. @internal */
+export async function readPQHeader(src: ByteSource, strict: boolean): Promise<ProductQuantizer> {
   const at = src.position;
   const blobLen = new BinCursor(await src.take(4, 'PQ blob length'), at).u32('PQ blob length');
   const blob = new BinCursor(await src.take(blobLen, 'product quantizer blob', at), at + 4);
   const pq = parseProductQuantizer(blob);
   if (strict && blob.remaining > 0) throw corruptFile(blob.offset, `${blob.remaining} unused bytes end the product quantizer blob (${LENIENT_HINT})`);
+  return pq;
+}
+
+/** Checks a PQSTREAM1 record: `m` code bytes, each naming a centroid of its subspace. @internal */
+export function checkPQRecord(r: RawRecord, pq: ProductQuantizer): void {
+  if (r.count !== pq.m) throw corruptFile(r.countOffset, `record ${JSON.stringify(r.id)} has a ${r.count}-byte code but m = ${pq.m}`);
+  const bad = r.items.findIndex((c, s) => c >= pq.codebooks[s]!.length);
+  if (bad >= 0) throw corruptFile(r.countOffset + 8 + bad, `code ${r.items[bad]} is out of range: subspace ${bad} has ${pq.codebooks[bad]!.length} centroids`);
+}
+
+async function* parsePQStream1(src: ByteSource, strict: boolean): AsyncGenerator<PQStream1Record> {
+  const pq = await readPQHeader(src, strict);
   for await (const r of rawRecords(src, strict, 1)) {
-    if (r.count !== pq.m) throw corruptFile(r.countOffset, `record ${JSON.stringify(r.id)} has a ${r.count}-byte code but m = ${pq.m}`);
+    checkPQRecord(r, pq);
     const code = r.items.slice();
-    const bad = code.findIndex((c, s) => c >= pq.codebooks[s]!.length);
-    if (bad >= 0) throw corruptFile(r.countOffset + 8 + bad, `code ${code[bad]} is out of range: subspace ${bad} has ${pq.codebooks[bad]!.length} centroids`);
     yield { id: r.id, vector: pqDecode(pq, code), code, pq };
   }
 }
@@ -254,157 +290,4 @@ export function readPQStream1(input: string | Uint8Array, options: StreamReadOpt
  */
 export function readVectroStream(input: string | Uint8Array, options: StreamReadOptions = {}): AsyncGenerator<VectorRecord> {
   return readFormat(null, input, options);
-}
-
-/** Validates one input record and returns its UTF-8 id and binary32 vector. */
-function checkRecord(record: VectorInput, index: number): { idBytes: Uint8Array; vector: Float32Array } {
-  const id: unknown = record?.id;
-  // A lone surrogate cannot be encoded as UTF-8; TextEncoder would silently turn it into U+FFFD.
-  if (typeof id !== 'string' || /\p{Cs}/u.test(id)) {
-    throw qdbError('INVALID_ARGUMENT', [`record ${index}: id must be a string of valid Unicode (no lone surrogates)`], { index });
-  }
-  const v: unknown = record.vector;
-  if (v instanceof Float32Array) return { idBytes: encoder.encode(id), vector: v };
-  if (typeof (v as ArrayLike<unknown>)?.length !== 'number' || !Array.prototype.every.call(v, (x) => typeof x === 'number')) {
-    throw qdbError('INVALID_ARGUMENT', [`record ${index} (${JSON.stringify(id)}): vector must be an array of numbers`], { index });
-  }
-  return { idBytes: encoder.encode(id), vector: Float32Array.from(v as ArrayLike<number>) };
-}
-
-function passMismatch() {
-  return qdbError('INVALID_ARGUMENT', ['the second pass over the source yielded a different number of records than the first; pass an array or a function that returns the same records each call']);
-}
-
-function checkU32(bytes: number, what: string): number {
-  if (bytes > U32_MAX) throw qdbError('INVALID_ARGUMENT', [`${what} would take ${bytes} bytes, more than the format's 4 GiB limit; split the data`]);
-  return bytes;
-}
-
-/** `u32 len | u64 id bytes | id | u64 count | items`, the record shape of all three formats. */
-function encodeRecord(idBytes: Uint8Array, count: number, items: Uint8Array): Uint8Array {
-  const len = checkU32(16 + idBytes.length + items.length, 'a record');
-  return new BinWriter(4 + len).u32(len).vec(idBytes.length, idBytes).vec(count, items).bytes;
-}
-
-function qstreamHeader(mins: Float32Array, maxs: Float32Array): Uint8Array {
-  const n = mins.length;
-  const blobLen = checkU32(8 + 8 * n, 'the quantization tables');
-  const w = new BinWriter(MAGIC.QSTREAM1.length + 12 + blobLen).raw(MAGIC.QSTREAM1).u32(n).u32(n).u32(blobLen).u64(n);
-  const pairs = new Float32Array(2 * n);
-  mins.forEach((min, i) => pairs.set([min, maxs[i]!], 2 * i));
-  return w.raw(toLE32(pairs)).bytes;
-}
-
-function pqHeader(pq: ProductQuantizer): Uint8Array {
-  const blob = encodeProductQuantizer(pq);
-  const blobLen = checkU32(blob.length, 'the product quantizer');
-  return new BinWriter(MAGIC.PQSTREAM1.length + 4 + blobLen).raw(MAGIC.PQSTREAM1).u32(blobLen).raw(blob).bytes;
-}
-
-/**
- * Writes a STREAM1 file in input order. Vectors may differ in length, as Vectro+ allows.
- *
- * @param path - Destination; replaced atomically.
- * @param records - `{ id, vector }` records, sync or async.
- * @returns The number of records written.
- * @throws QuantumDBError `INVALID_ARGUMENT` for a bad id or vector (nothing is written).
- * @throws QuantumDBError `IO_ERROR` when the file cannot be written.
- * @example
- * ```ts
- * await writeStream1('out.bin', [{ id: 'a', vector: [1, 2, 3] }]);
- * ```
- */
-export async function writeStream1(path: string, records: AnyIterable<VectorInput>): Promise<number> {
-  let count = 0;
-  await writeFileAtomic(path, async (sink) => {
-    await sink.write(MAGIC.STREAM1);
-    for await (const record of records) {
-      const { idBytes, vector } = checkRecord(record, count);
-      await sink.write(encodeRecord(idBytes, vector.length, toLE32(vector)));
-      count++;
-    }
-  });
-  return count;
-}
-
-/**
- * Writes a QSTREAM1 file in two passes over `source`: the first computes the per-dimension min/max
- * tables, the second quantizes and writes, so no vector is held longer than one step.
- *
- * @param path - Destination; replaced atomically.
- * @param source - An array, or a function returning a fresh iterable of the same records each call.
- * @returns The number of records written.
- * @throws QuantumDBError `INVALID_ARGUMENT` for a bad record, a vector whose length differs from the
- *   first one, or a second pass that differs from the first.
- * @throws QuantumDBError `IO_ERROR` when the file cannot be written.
- * @example
- * ```ts
- * await writeQStream1('q.bin', () => readStream1('full.bin'));
- * ```
- */
-export async function writeQStream1(path: string, source: Reiterable<VectorInput>): Promise<number> {
-  const iterate = typeof source === 'function' ? source : () => source;
-  let mins = new Float32Array(0);
-  let maxs = new Float32Array(0);
-  let count = 0;
-  const checkDim = (vector: Float32Array, index: number) => {
-    if (vector.length !== mins.length) {
-      throw qdbError('INVALID_ARGUMENT', [`record ${index} has ${vector.length} values but the first has ${mins.length}; QSTREAM1 needs equal lengths (STREAM1 accepts ragged vectors)`], { index });
-    }
-  };
-  for await (const record of iterate()) {
-    const { vector } = checkRecord(record, count);
-    if (count === 0) [mins, maxs] = [new Float32Array(vector.length).fill(Infinity), new Float32Array(vector.length).fill(-Infinity)];
-    checkDim(vector, count);
-    widenQuantTables(mins, maxs, vector);
-    count++;
-  }
-  await writeFileAtomic(path, async (sink) => {
-    await sink.write(qstreamHeader(mins, maxs));
-    let index = 0;
-    for await (const record of iterate()) {
-      if (index === count) throw passMismatch();
-      const { idBytes, vector } = checkRecord(record, index);
-      checkDim(vector, index);
-      const codes = new Uint8Array(vector.length);
-      for (let i = 0; i < vector.length; i++) codes[i] = quantizeValue(mins[i]!, maxs[i]!, vector[i]!);
-      await sink.write(encodeRecord(idBytes, codes.length, codes));
-      index++;
-    }
-    if (index !== count) throw passMismatch();
-  });
-  return count;
-}
-
-/**
- * Writes a PQSTREAM1 file, encoding each vector with the given codebook by the Vectro+ rule
- * (normalize, then nearest centroid per subspace; ties to the lowest index).
- *
- * @param path - Destination; replaced atomically.
- * @param pq - The quantizer `{ m, k, dim, codebooks }`; centroids are rounded to binary32.
- * @param records - `{ id, vector }` records of length `pq.dim`, sync or async.
- * @returns The number of records written.
- * @throws QuantumDBError `INVALID_ARGUMENT` for a bad quantizer, id or vector length.
- * @throws QuantumDBError `IO_ERROR` when the file cannot be written.
- * @example
- * ```ts
- * await writePQStream1('pq.bin', { m: 1, k: 2, dim: 2, codebooks: [[[1, 0], [0, 1]]] }, [{ id: 'a', vector: [3, 1] }]);
- * ```
- */
-export async function writePQStream1(path: string, pq: ProductQuantizerInput, records: AnyIterable<VectorInput>): Promise<number> {
-  const quantizer = toProductQuantizer(pq);
-  let count = 0;
-  await writeFileAtomic(path, async (sink) => {
-    await sink.write(pqHeader(quantizer));
-    for await (const record of records) {
-      const { idBytes, vector } = checkRecord(record, count);
-      if (vector.length !== quantizer.dim) {
-        throw qdbError('INVALID_ARGUMENT', [`record ${count} has ${vector.length} values but the quantizer expects dim = ${quantizer.dim}`], { index: count });
-      }
-      const code = pqEncode(quantizer, vector);
-      await sink.write(encodeRecord(idBytes, code.length, code));
-      count++;
-    }
-  });
-  return count;
 }

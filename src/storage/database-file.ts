@@ -19,11 +19,11 @@ import { qdbError } from '../errors.js';
 import { ioError, writeFileAtomic } from '../formats/atomic-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors.js';
 import { decodeCodecFile, type CodecFile } from '../codec/codec-file.js';
-import type { CodecReport, Metadata, QuantumDBStats } from '../types.js';
+import type { AutoTuneReport, CodecReport, QuantumDBStats } from '../types.js';
 import { isMmapAvailable, mapFile } from './mmap.js';
 import { chunkChecksums, encodedRowBytes, MappedRows, VECTOR_CHUNK_SHIFT } from './row-store.js';
 import { decodeQdb, encodeQdb, planQdb, qdbPieces, SectionKind, VectorEncoding, type QdbByteSource, type QdbFile, type QdbSectionInput } from './qdb-layout.js';
-import { decodeStringTable, encodeF16, encodeStringTable, quantizeInt8 } from './section-codecs.js';
+import { encodeF16, encodeStringTable, quantizeInt8, StringTable } from './section-codecs.js';
 
 /** Section kind of the per-chunk checksums of VECTORS (added in format 1.0 by this module). */
 export const VECTOR_CHECKSUMS_KIND = 10;
@@ -46,19 +46,17 @@ export interface StoredConfig {
   buildSeconds: { codec: number; graph: number };
   /** The build report of the codec (absent in files from before the learned codec). */
   codec?: CodecReport;
+  /** The auto-tuner's report, when the database was built with `autoTune`. */
+  autoTune?: AutoTuneReport;
 }
 
 /** The parts every image has, written or read. */
 interface ImageParts {
   config: StoredConfig;
   codec: { rotation: Float32Array; mean: Float32Array; codebooks: Float32Array } | undefined;
-  codes: Uint8Array;
-  level0: Uint8Array;
   levels: Uint8Array;
   upperOffsets: Uint8Array;
   upper: Uint8Array;
-  /** One id per slot, "" for a deleted slot. */
-  ids: string[];
   /** u8 per slot, 1 = deleted. */
   deleted: Uint8Array;
 }
@@ -67,6 +65,10 @@ interface ImageParts {
 export interface DatabaseImage extends ImageParts {
   /** The learned codec as a codec file, when one is in use. */
   learnedCodec: Uint8Array | undefined;
+  /** One id per slot, "" for a deleted slot. */
+  ids: readonly string[];
+  codes: Uint8Array;
+  level0: Uint8Array;
   /** JSON text per slot ("" for none), or undefined when no slot has metadata. */
   metadata: string[] | undefined;
   vectors: VectorStorage;
@@ -79,8 +81,17 @@ export interface DatabaseImage extends ImageParts {
 export interface LoadedImage extends ImageParts {
   /** The learned codec, when the file holds one. */
   learnedCodec: CodecFile | undefined;
-  metadata: (Metadata | undefined)[] | undefined;
+  /** One id per slot (a deleted slot's is ignored), decoded when asked for. */
+  ids: StringTable;
+  /** JSON text per slot ("" for none), parsed when asked for; where the section starts, for errors. */
+  metadata: { texts: StringTable; offset: number } | undefined;
   rows: MappedRows;
+  /**
+   * Reads the codes or the level-0 graph straight into `target` (kernel memory: one copy from the
+   * file) and checks it there; `checksumOfTarget` hashes `target` in place.
+   * @throws QuantumDBError `CORRUPT_FILE` when the bytes fail their checksum.
+   */
+  readSection(part: 'codes' | 'level0', target: Uint8Array, checksumOfTarget: () => bigint): void;
 }
 
 /** Rows encoded per chunk while saving. */
@@ -149,14 +160,14 @@ export function snapshotImage(image: DatabaseImage): Uint8Array {
 }
 
 /**
- * Opens and checks `path`. Its sections are read through a memory mapping when the mmap addon is
- * installed (then copied into kernel memory, so the mapping is dropped before returning), or with
- * positional reads; vector rows are always read with positional reads, one row per re-ranked
- * candidate, so they never become resident. Mapped rows measured far worse: the kernel maps whole
- * large page-cache folios per fault, and 160 re-ranked rows added ~260 MB to the process's RSS.
- * `release` closes the file.
+ * Opens and checks `path` and hands its image to `use`, which copies what it needs into kernel
+ * memory. Sections are read through a memory mapping when the mmap addon is installed (dropped
+ * when `use` returns), or with positional reads; vector rows are always read with positional
+ * reads, one row per re-ranked candidate, so they never become resident. Mapped rows measured far
+ * worse: the kernel maps whole large page-cache folios per fault, and 160 re-ranked rows added
+ * ~260 MB to the process's RSS. `release` closes the file.
  */
-export async function openImage(path: string, mmap = true): Promise<{ image: LoadedImage; release: () => void }> {
+export async function openImage<T>(path: string, mmap: boolean, use: (image: LoadedImage) => T): Promise<{ result: T; release: () => void }> {
   const { openSync, fstatSync, readSync, closeSync } = await import('node:fs');
   let fd: number;
   try {
@@ -164,22 +175,26 @@ export async function openImage(path: string, mmap = true): Promise<{ image: Loa
   } catch (e) {
     throw ioError('open', path, e);
   }
+  const readInto = (offset: number, target: Uint8Array) => {
+    for (let done = 0; done < target.length;) {
+      const got = readSync(fd, target, done, target.length - done, offset + done);
+      if (got === 0) throw qdbError('IO_ERROR', [`${JSON.stringify(path)} ended early while reading it; the file changed while open`], { path, offset });
+      done += got;
+    }
+  };
   const rows: QdbByteSource = {
     byteLength: fstatSync(fd).size,
     read(offset, length) {
       const out = new Uint8Array(length);
-      for (let done = 0; done < length;) {
-        const got = readSync(fd, out, done, length - done, offset + done);
-        if (got === 0) throw qdbError('IO_ERROR', [`${JSON.stringify(path)} ended early while reading it; the file changed while open`], { path, offset });
-        done += got;
-      }
+      readInto(offset, out);
       return out;
     },
+    readInto,
   };
   // A file the kernel will not map (address space or a per-mapping limit) is read with positional reads instead.
   const mapped = mmap && (await isMmapAvailable()) ? await mapFile(path).catch(() => undefined) : undefined;
   try {
-    return { image: readImage(decodeQdb(mapped ? mapped.bytes : rows), rows), release: () => closeSync(fd) };
+    return { result: use(readImage(decodeQdb(mapped ? mapped.bytes : rows), rows)), release: () => closeSync(fd) };
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -210,9 +225,9 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   checkConfig(config, offsetOf(SectionKind.CONFIG));
   const { slotCount: n, dim } = config;
   const { m, targetDim, M } = config.params;
-  const expect = (kind: number, bytes: Uint8Array, length: number, name: string) => {
-    if (bytes.length !== length) throw corrupt(offsetOf(kind), `the ${name} section holds ${bytes.length} bytes, ${length} expected for ${n} slots`);
-    return bytes;
+  const expect = (kind: number, length: number, name: string) => {
+    const actual = file.info(kind)?.length;
+    if (actual !== length) throw corrupt(offsetOf(kind), actual === undefined ? `the ${name} section is missing` : `the ${name} section holds ${actual} bytes, ${length} expected for ${n} slots`);
   };
   let codec: DatabaseImage['codec'];
   if (config.built) {
@@ -224,25 +239,24 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
     };
     codec = { rotation: tensor('rotation', targetDim * dim), mean: tensor('mean', dim), codebooks: tensor('codebooks', m * 256 * (targetDim / m)) };
   }
+  expect(SectionKind.CODES, n * m, 'codes');
+  expect(SectionKind.GRAPH_LEVEL0, n * (1 + 2 * M) * 4, 'level-0 graph');
+  expect(SectionKind.GRAPH_UPPER, pad4(n) + 4 * n + 4 * config.graph.upperWords, 'upper-graph');
   const upperAll = section(SectionKind.GRAPH_UPPER);
-  expect(SectionKind.GRAPH_UPPER, upperAll, pad4(n) + 4 * n + 4 * config.graph.upperWords, 'upper-graph');
-  const ids = decodeStringTable(section(SectionKind.IDS), offsetOf(SectionKind.IDS));
-  if (ids.length !== n) throw corrupt(offsetOf(SectionKind.IDS), `${ids.length} ids for ${n} slots`);
-  const metadataTexts = file.info(SectionKind.METADATA) ? decodeStringTable(section(SectionKind.METADATA), offsetOf(SectionKind.METADATA)) : undefined;
-  if (metadataTexts && metadataTexts.length !== n) throw corrupt(offsetOf(SectionKind.METADATA), `${metadataTexts.length} metadata entries for ${n} slots`);
-  const metadata = metadataTexts?.map((text) => {
-    if (text === '') return undefined;
-    try {
-      return JSON.parse(text) as Metadata;
-    } catch {
-      throw corrupt(offsetOf(SectionKind.METADATA), 'a metadata entry is not valid JSON');
-    }
-  });
-  const bitmap = expect(SectionKind.DELETED, section(SectionKind.DELETED), Math.ceil(n / 8), 'deleted');
+  const ids = new StringTable(section(SectionKind.IDS), offsetOf(SectionKind.IDS));
+  if (ids.count !== n) throw corrupt(offsetOf(SectionKind.IDS), `${ids.count} ids for ${n} slots`);
+  let metadata: LoadedImage['metadata'];
+  if (file.info(SectionKind.METADATA)) {
+    metadata = { texts: new StringTable(section(SectionKind.METADATA), offsetOf(SectionKind.METADATA)), offset: offsetOf(SectionKind.METADATA) };
+    if (metadata.texts.count !== n) throw corrupt(metadata.offset, `${metadata.texts.count} metadata entries for ${n} slots`);
+  }
+  expect(SectionKind.DELETED, Math.ceil(n / 8), 'deleted');
+  const bitmap = section(SectionKind.DELETED);
   const deleted = new Uint8Array(n);
-  for (let slot = 0; slot < n; slot++) deleted[slot] = ((bitmap[slot >> 3] as number) >> (slot & 7)) & 1;
-  // Duplicate and empty live ids are rejected where the id map is built (IdMap.load).
-  for (let slot = 0; slot < n; slot++) if (deleted[slot]) ids[slot] = '';
+  bitmap.forEach((bits, byte) => {
+    for (let bit = 0; bits !== 0 && bit < 8; bit++, bits >>= 1) if (bits & 1) deleted[byte * 8 + bit] = 1;
+  });
+  // Empty and duplicate live ids are rejected by the kernels when the database loads the ids.
   const vectorsInfo = file.info(SectionKind.VECTORS);
   const vectorEncoding = vectorsInfo?.flags ?? VectorEncoding.NONE;
   if (!Object.values(VectorEncoding).includes(vectorEncoding as never)) throw corrupt(vectorsInfo?.offset ?? 0, `unknown vector encoding ${vectorEncoding}`);
@@ -261,8 +275,7 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   return {
     config, codec, ids, metadata, deleted, learnedCodec,
     rows: new MappedRows(source, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0, 2 ** chunkShift),
-    codes: expect(SectionKind.CODES, section(SectionKind.CODES), n * m, 'codes'),
-    level0: expect(SectionKind.GRAPH_LEVEL0, section(SectionKind.GRAPH_LEVEL0), n * (1 + 2 * M) * 4, 'level-0 graph'),
+    readSection: (part, target, checksumOfTarget) => file.sectionInto(part === 'codes' ? SectionKind.CODES : SectionKind.GRAPH_LEVEL0, target, checksumOfTarget),
     levels: upperAll.subarray(0, n),
     upperOffsets: upperAll.subarray(pad4(n), pad4(n) + 4 * n),
     upper: upperAll.subarray(pad4(n) + 4 * n),

@@ -8,14 +8,14 @@
  * ```text
  * header (64 bytes, all integers little-endian)
  * +0   8  magic          51 44 42 00 0D 0A 1A 0A   "QDB\0\r\n\x1a\n"
- * +8   2  major u16      1     incompatible layout changes (readers reject other majors)
+ * +8   2  major u16      2     incompatible changes (this reader takes 1 and 2)
  * +10  2  minor u16      0     compatible additions (readers accept any minor)
- * +12  4  flags u32      0     reserved; written 0, ignored by 1.x readers
+ * +12  4  flags u32      0     reserved; written 0, ignored by readers of the same major
  * +16  8  file length    u64   total bytes; must equal the actual size
  * +24  4  section count  u32
  * +28  4  entry bytes    u32   32 (≥ 32, multiple of 8; readers use the first 32 bytes)
  * +32  4  table crc32c   u32   over the whole section table
- * +36 24  reserved             written 0, ignored by 1.x readers
+ * +36 24  reserved             written 0, ignored by readers of the same major
  * +60  4  header crc32c  u32   over bytes 0..59
  *
  * section table entry (at 64 + i * entry bytes)
@@ -23,8 +23,8 @@
  * +4   4  flags u32      per-kind encoding (VECTORS: VectorEncoding)
  * +8   8  offset u64     multiple of 64
  * +16  8  length u64     bytes, without padding
- * +24  4  crc32c u32     over the section's `length` bytes
- * +28  4  reserved       written 0
+ * +24  8  checksum       over the section's `length` bytes: format 2 XXH64 u64;
+ *                        format 1 CRC32C u32 followed by 4 reserved bytes
  *
  * file:  [header][table][0-pad to 64][section 0][0-pad to 64][section 1] … [last section] EOF
  * ```
@@ -32,12 +32,14 @@
  * table (i = 0) or of section i - 1, so offsets, lengths and file length must agree exactly.
  */
 import { qdbError } from '../errors.js';
-import { crc32c } from './checksum.js';
+import { crc32c, xxh64 } from './checksum.js';
 
 /** The 8 magic bytes. The NUL, CR LF and Ctrl-Z catch text-mode transfers, as PNG's signature does. */
 export const QDB_MAGIC: Uint8Array = Uint8Array.of(0x51, 0x44, 0x42, 0x00, 0x0d, 0x0a, 0x1a, 0x0a);
-/** Format version this library writes; it reads every minor of the same major. */
-export const QDB_FORMAT_VERSION = { major: 1, minor: 0 } as const;
+/** Format version this library writes; it reads every minor of majors 1 and 2. */
+export const QDB_FORMAT_VERSION = { major: 2, minor: 0 } as const;
+/** Majors this library reads: 1 (sections checksummed with CRC32C) and 2 (XXH64). */
+const READABLE_MAJORS: readonly number[] = [1, 2];
 /** Size of the fixed header. */
 export const QDB_HEADER_BYTES = 64;
 /** Size of one section table entry as written by this version. */
@@ -90,13 +92,13 @@ export interface QdbSectionInput {
   bytes: Uint8Array | readonly Uint8Array[];
 }
 
-/** Where a section sits in a file and its checksum. */
+/** Where a section sits in a file and its checksum (XXH64 in format 2; CRC32C, widened, in format 1). */
 export interface QdbSectionInfo {
   readonly kind: number;
   readonly flags: number;
   readonly offset: number;
   readonly length: number;
-  readonly crc32c: number;
+  readonly checksum: bigint;
 }
 
 /** A planned file: write `head`, then each section's chunks at its offset (see {@link qdbPieces}). */
@@ -114,10 +116,12 @@ export interface QdbByteSource {
   readonly byteLength: number;
   /** Returns exactly `length` bytes starting at `offset`. */
   read(offset: number, length: number): Uint8Array;
+  /** Fills `target` with the bytes starting at `offset`, without an intermediate buffer. */
+  readInto?(offset: number, target: Uint8Array): void;
 }
 
 const H = { MAJOR: 8, MINOR: 10, FLAGS: 12, FILE_LENGTH: 16, COUNT: 24, ENTRY_BYTES: 28, TABLE_CRC: 32, HEADER_CRC: 60 } as const;
-const E = { KIND: 0, FLAGS: 4, OFFSET: 8, LENGTH: 16, CRC: 24 } as const;
+const E = { KIND: 0, FLAGS: 4, OFFSET: 8, LENGTH: 16, CHECKSUM: 24 } as const;
 const U32_MAX = 0xffff_ffff;
 
 const isU32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= U32_MAX;
@@ -140,7 +144,7 @@ function getU64(v: DataView, at: number, fileOffset: number, what: string): numb
 }
 
 /**
- * Lays out a `.qdb` file: computes every section's offset and CRC32C (streaming over its chunks)
+ * Lays out a `.qdb` file: computes every section's offset and XXH64 (streaming over its chunks)
  * and builds the header and section table. Nothing is copied, so the chunks must stay unchanged
  * until written: a view of WebAssembly memory is detached (empty) after `memory.grow`.
  *
@@ -169,20 +173,16 @@ export function planQdb(sections: readonly QdbSectionInput[]): QdbPlan {
     if (!isU32(flags)) throw qdbError('INVALID_ARGUMENT', [`section ${sectionName(kind)} has flags ${flags}; flags must be a u32.`]);
     seen.add(kind);
     const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
-    let crc = 0;
-    let length = 0;
-    for (const p of parts) {
-      crc = crc32c(p, crc);
-      length += p.length;
-    }
+    const checksum = xxh64(parts);
+    const length = parts.reduce((sum, p) => sum + p.length, 0);
     const offset = align(end);
     const at = QDB_HEADER_BYTES + i * QDB_TABLE_ENTRY_BYTES;
     view.setUint32(at + E.KIND, kind, true);
     view.setUint32(at + E.FLAGS, flags, true);
     setU64(view, at + E.OFFSET, offset);
     setU64(view, at + E.LENGTH, length);
-    view.setUint32(at + E.CRC, crc, true);
-    infos.push({ kind, flags, offset, length, crc32c: crc });
+    view.setBigUint64(at + E.CHECKSUM, checksum, true);
+    infos.push({ kind, flags, offset, length, checksum });
     chunks.push(parts);
     end = offset + length;
   });
@@ -242,6 +242,24 @@ export function encodeQdb(sections: readonly QdbSectionInput[]): Uint8Array {
   return out;
 }
 
+/**
+ * Random access over bytes already in memory (a whole file or a mapping).
+ *
+ * @param bytes - The file's bytes.
+ * @returns A source whose reads are views into `bytes`.
+ * @example
+ * ```ts
+ * const file = decodeQdb(bytesSource(mapped.bytes));
+ * ```
+ */
+export function bytesSource(bytes: Uint8Array): QdbByteSource {
+  return {
+    byteLength: bytes.length,
+    read: (offset, length) => bytes.subarray(offset, offset + length),
+    readInto: (offset, target) => target.set(bytes.subarray(offset, offset + target.length)),
+  };
+}
+
 /** Reads exactly `length` bytes, rejecting short reads from a custom source. */
 function readExact(source: QdbByteSource, offset: number, length: number): Uint8Array {
   const b = source.read(offset, length);
@@ -260,7 +278,7 @@ export class QdbFile {
   /** @internal Use {@link decodeQdb}. */
   constructor(
     private readonly source: QdbByteSource,
-    /** Format version of the file (major is always 1 here; minor may exceed this library's). */
+    /** Format version of the file (major 1 or 2; minor may exceed this library's). */
     readonly version: { readonly major: number; readonly minor: number },
     /** Header flags (reserved in 1.0). */
     readonly flags: number,
@@ -289,9 +307,9 @@ export class QdbFile {
    * Returns a section's bytes (a view into the source when it is a `Uint8Array`).
    *
    * @param kind - The section kind.
-   * @param options - `verify: false` skips the CRC32C check (the caller verifies later or accepts the risk).
+   * @param options - `verify: false` skips the checksum (the caller verifies later or accepts the risk).
    * @returns The section's `length` bytes.
-   * @throws QuantumDBError `CORRUPT_FILE` when the section is missing or its CRC32C does not match.
+   * @throws QuantumDBError `CORRUPT_FILE` when the section is missing or its checksum does not match.
    * @throws QuantumDBError `IO_ERROR` when a custom source returns a short read.
    * @example
    * ```ts
@@ -302,15 +320,42 @@ export class QdbFile {
     const s = this.info(kind);
     if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
     const bytes = readExact(this.source, s.offset, s.length);
-    if ((options.verify ?? true) && !this.verified.has(kind)) {
-      if (crc32c(bytes) !== s.crc32c) throw corrupt(s.offset, `the ${sectionName(kind)} section fails its CRC32C check.`, { section: sectionName(kind) });
-      this.verified.add(kind);
-    }
+    if ((options.verify ?? true) && !this.verified.has(kind)) this.verify(s, bytes);
     return bytes;
   }
 
   /**
-   * Checks every section's CRC32C and that all padding between sections is zero.
+   * Reads a section straight into `target` (for instance WebAssembly memory: one copy from the
+   * file) and checks it there.
+   *
+   * @param kind - The section kind.
+   * @param target - Exactly the section's length.
+   * @param checksumOfTarget - Computes the format-2 checksum of `target` where it lies (default: {@link xxh64}).
+   * @throws QuantumDBError `CORRUPT_FILE` when the section is missing, of another length, or fails its checksum.
+   * @example
+   * ```ts
+   * file.sectionInto(SectionKind.CODES, kernels.u8(codesPtr, n * m));
+   * ```
+   */
+  sectionInto(kind: number, target: Uint8Array, checksumOfTarget?: () => bigint): void {
+    const s = this.info(kind);
+    if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
+    if (s.length !== target.length) throw corrupt(s.offset, `the ${sectionName(kind)} section holds ${s.length} bytes, ${target.length} expected.`, { section: sectionName(kind) });
+    if (this.source.readInto) this.source.readInto(s.offset, target);
+    else target.set(readExact(this.source, s.offset, s.length));
+    this.verify(s, target, checksumOfTarget);
+  }
+
+  private verify(s: QdbSectionInfo, bytes: Uint8Array, checksumOfBytes?: () => bigint): void {
+    const [actual, name] = this.version.major === 1
+      ? [BigInt(crc32c(bytes)), 'CRC32C']
+      : [checksumOfBytes ? checksumOfBytes() : xxh64([bytes]), 'XXH64'];
+    if (actual !== s.checksum) throw corrupt(s.offset, `the ${sectionName(s.kind)} section fails its ${name} check.`, { section: sectionName(s.kind) });
+    this.verified.add(s.kind);
+  }
+
+  /**
+   * Checks every section's checksum and that all padding between sections is zero.
    *
    * @throws QuantumDBError `CORRUPT_FILE` at the first failing section or padding byte.
    * @throws QuantumDBError `IO_ERROR` when a custom source returns a short read.
@@ -338,11 +383,11 @@ export class QdbFile {
  * and length that follow the canonical 64-byte aligned layout inside the file.
  *
  * @param source - The whole file as bytes (e.g. from `mapFile`) or a random-access reader.
- * @param options - `verifyAll: true` also checks every section's CRC32C and padding now.
+ * @param options - `verifyAll: true` also checks every section's checksum and padding now.
  * @returns The decoded file.
  * @throws QuantumDBError `CORRUPT_FILE` (with `details.offset`) for a foreign file, a truncated or
  *   extended file, a checksum mismatch or an inconsistent table.
- * @throws QuantumDBError `UNSUPPORTED_VERSION` for a format major version other than 1.
+ * @throws QuantumDBError `UNSUPPORTED_VERSION` for a format major version other than 1 or 2.
  * @throws QuantumDBError `IO_ERROR` when a custom source returns a short read.
  * @example
  * ```ts
@@ -351,7 +396,7 @@ export class QdbFile {
  * ```
  */
 export function decodeQdb(source: Uint8Array | QdbByteSource, options: { verifyAll?: boolean } = {}): QdbFile {
-  const src: QdbByteSource = source instanceof Uint8Array ? { byteLength: source.length, read: (o, n) => source.subarray(o, o + n) } : source;
+  const src: QdbByteSource = source instanceof Uint8Array ? bytesSource(source) : source;
   const size = src.byteLength;
   const prefix = readExact(src, 0, Math.min(size, QDB_MAGIC.length));
   if (prefix.some((b, i) => b !== QDB_MAGIC[i])) {
@@ -364,9 +409,9 @@ export function decodeQdb(source: Uint8Array | QdbByteSource, options: { verifyA
     throw corrupt(H.HEADER_CRC, 'the header fails its CRC32C check.');
   }
   const version = { major: hv.getUint16(H.MAJOR, true), minor: hv.getUint16(H.MINOR, true) };
-  if (version.major !== QDB_FORMAT_VERSION.major) {
+  if (!READABLE_MAJORS.includes(version.major)) {
     throw qdbError('UNSUPPORTED_VERSION', [
-      `this file has .qdb format version ${version.major}.${version.minor}, but this QuantumDB reads format ${QDB_FORMAT_VERSION.major}.x ` +
+      `this file has .qdb format version ${version.major}.${version.minor}, but this QuantumDB reads formats ${READABLE_MAJORS.join('.x and ')}.x ` +
         `(writes ${QDB_FORMAT_VERSION.major}.${QDB_FORMAT_VERSION.minor}); open it with a QuantumDB release that reads format ${version.major}.x.`,
     ], { offset: H.MAJOR, major: version.major, minor: version.minor, supportedMajor: QDB_FORMAT_VERSION.major });
   }
@@ -399,7 +444,8 @@ export function decodeQdb(source: Uint8Array | QdbByteSource, options: { verifyA
     if (offset + length > fileLength) {
       throw corrupt(entryOffset + E.LENGTH, `section ${name} (${length} bytes at ${offset}) runs past the end of the ${fileLength}-byte file.`);
     }
-    sections.push({ kind, flags: tv.getUint32(at + E.FLAGS, true), offset, length, crc32c: tv.getUint32(at + E.CRC, true) });
+    const checksum = version.major === 1 ? BigInt(tv.getUint32(at + E.CHECKSUM, true)) : tv.getBigUint64(at + E.CHECKSUM, true);
+    sections.push({ kind, flags: tv.getUint32(at + E.FLAGS, true), offset, length, checksum });
     end = offset + length;
   }
   if (end !== fileLength) throw corrupt(end, `the file has ${fileLength - end} bytes after its last section.`);

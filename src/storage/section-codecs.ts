@@ -49,6 +49,89 @@ export function encodeStringTable(strings: readonly string[]): Uint8Array {
 }
 
 /**
+ * A checked string table whose strings are decoded one at a time, when asked for: opening a file
+ * with a million ids then costs one pass over the offsets and one UTF-8 check of the blob, not a
+ * million strings.
+ */
+export class StringTable {
+  /** Byte offsets of the strings in {@link StringTable.blob}: `count + 1` entries, the last = blob length. */
+  readonly offsets: Uint32Array;
+  /** The UTF-8 bytes of every string, back to back. */
+  readonly blob: Uint8Array;
+  /** The whole blob as text when it is ASCII, so that byte offsets are also string indices. */
+  private readonly ascii: string | undefined;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+  /**
+   * Checks `bytes` (copied, so they may come from a mapping released afterwards).
+   * @param bytes - The table bytes (e.g. the IDS section).
+   * @param fileOffset - Where `bytes` start in the file, so errors report absolute offsets.
+   * @throws QuantumDBError `CORRUPT_FILE` when the count or offsets do not fit the bytes, offsets
+   *   decrease, the blob has trailing bytes, or a string is not valid UTF-8.
+   */
+  constructor(bytes: Uint8Array, fileOffset = 0) {
+    if (bytes.length < 4) throw corrupt(fileOffset, `a string table needs at least 4 bytes, got ${bytes.length}.`);
+    const view = dataView(bytes);
+    const count = view.getUint32(0, true);
+    const blobStart = 4 * (count + 2);
+    if (blobStart > bytes.length) throw corrupt(fileOffset, `a string table of ${count} strings needs ${blobStart} bytes of offsets but has ${bytes.length} bytes.`);
+    const blobBytes = bytes.length - blobStart;
+    const copy = bytes.slice(4);
+    this.offsets = new Uint32Array(copy.buffer, 0, count + 1);
+    this.blob = copy.subarray(4 * (count + 1));
+    const { offsets, blob } = this;
+    if (offsets[0] !== 0) throw corrupt(fileOffset + 4, 'the first string table offset is not 0.');
+    if (offsets[count] !== blobBytes) throw corrupt(fileOffset + blobStart - 4, `the string table's last offset is ${offsets[count]} but its blob has ${blobBytes} bytes.`);
+    for (let i = 1; i <= count; i++) {
+      const end = offsets[i] as number;
+      const begin = offsets[i - 1] as number;
+      if (end < begin || end > blobBytes) throw corrupt(fileOffset + 4 * (i + 1), `string table offset ${i} (${end}) is out of order or past the blob.`);
+      // A string may not end inside a multi-byte character (before a UTF-8 continuation byte).
+      if (end < blobBytes && ((blob[end] as number) & 0xc0) === 0x80) throw this.badUtf8(i - 1, fileOffset + blobStart + begin);
+    }
+    let text: string;
+    try {
+      text = this.decoder.decode(blob);
+    } catch {
+      const i = this.firstInvalid();
+      throw this.badUtf8(i, fileOffset + blobStart + (offsets[i] as number));
+    }
+    this.ascii = text.length === blobBytes ? text : undefined;
+  }
+
+  /** Number of strings. */
+  get count(): number { return this.offsets.length - 1; }
+
+  /**
+   * String `i` (0 ≤ i < count).
+   * @example
+   * ```ts
+   * new StringTable(encodeStringTable(['a', 'ß'])).at(1); // 'ß'
+   * ```
+   */
+  at(i: number): string {
+    const begin = this.offsets[i] as number;
+    const end = this.offsets[i + 1] as number;
+    return this.ascii !== undefined ? this.ascii.slice(begin, end) : this.decoder.decode(this.blob.subarray(begin, end));
+  }
+
+  private firstInvalid(): number {
+    for (let i = 0; i < this.count; i++) {
+      try {
+        this.at(i);
+      } catch {
+        return i;
+      }
+    }
+    return 0;
+  }
+
+  private badUtf8(i: number, offset: number) {
+    return corrupt(offset, `string ${i} in the string table is not valid UTF-8.`);
+  }
+}
+
+/**
  * Decodes and validates a string table written by {@link encodeStringTable}.
  *
  * @param bytes - The table bytes (e.g. the IDS section).
@@ -62,29 +145,8 @@ export function encodeStringTable(strings: readonly string[]): Uint8Array {
  * ```
  */
 export function decodeStringTable(bytes: Uint8Array, fileOffset = 0): string[] {
-  if (bytes.length < 4) throw corrupt(fileOffset, `a string table needs at least 4 bytes, got ${bytes.length}.`);
-  const view = dataView(bytes);
-  const count = view.getUint32(0, true);
-  const blobStart = 4 * (count + 2);
-  if (blobStart > bytes.length) throw corrupt(fileOffset, `a string table of ${count} strings needs ${blobStart} bytes of offsets but has ${bytes.length} bytes.`);
-  const blobBytes = bytes.length - blobStart;
-  if (view.getUint32(4, true) !== 0) throw corrupt(fileOffset + 4, 'the first string table offset is not 0.');
-  if (view.getUint32(blobStart - 4, true) !== blobBytes) {
-    throw corrupt(fileOffset + blobStart - 4, `the string table's last offset is ${view.getUint32(blobStart - 4, true)} but its blob has ${blobBytes} bytes.`);
-  }
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  const out = new Array<string>(count);
-  for (let i = 0; i < count; i++) {
-    const begin = view.getUint32(4 * (i + 1), true);
-    const end = view.getUint32(4 * (i + 2), true);
-    if (end < begin || end > blobBytes) throw corrupt(fileOffset + 4 * (i + 2), `string table offset ${i + 1} (${end}) is out of order or past the blob.`);
-    try {
-      out[i] = decoder.decode(bytes.subarray(blobStart + begin, blobStart + end));
-    } catch {
-      throw corrupt(fileOffset + blobStart + begin, `string ${i} in the string table is not valid UTF-8.`);
-    }
-  }
-  return out;
+  const table = new StringTable(bytes, fileOffset);
+  return Array.from({ length: table.count }, (_, i) => table.at(i));
 }
 
 const f32Scratch = new Float32Array(1);

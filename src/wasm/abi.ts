@@ -39,6 +39,8 @@ export interface KernelExports {
   queryFirstNonFinite(): number;
   queryPrepare(): number;
   searchGraph(k: number, ef: number, rerank: number): number;
+  /** Distances the graph asked for since the last call (u32, read as a signed i32: apply `>>> 0`). */
+  graphDistanceCount(): number;
   searchFlat(listPtr: number, n: number, k: number, rerank: number): number;
   rerankRows(rowsPtr: number, slotsPtr: number, n: number, k: number): number;
   scratch(bytes: number): number;
@@ -73,6 +75,17 @@ export interface KernelExports {
   codecAssign(zPtr: number, n: number, targetDim: number, m: number, codebooksPtr: number, codesPtr: number): void;
   codecLut(qPtr: number, targetDim: number, m: number, codebooksPtr: number, l2: number, lutPtr: number): void;
   codecAdcScan(lutPtr: number, m: number, codesPtr: number, n: number, outPtr: number): void;
+  // `.qdb` format 2 (assembly/checksum.ts, assembly/ids.ts).
+  xxh64Reset(): void;
+  xxh64Update(ptr: number, len: number): number;
+  xxh64Digest(ptr: number, len: number): bigint;
+  idsFirstInvalid(offsetsPtr: number, blobPtr: number, count: number, deletedPtr: number): number;
+  // Exhaustive search over a vector file (assembly/scan.ts) and the Vectro+ PQSTREAM1 quantizer (assembly/vectro.ts).
+  scanCosine(queryPtr: number, basePtr: number, offsetsPtr: number, n: number, dim: number, outPtr: number): void;
+  scanCosineScalar(queryPtr: number, basePtr: number, offsetsPtr: number, n: number, dim: number, outPtr: number): void;
+  scanDecodeCodes(basePtr: number, offsetsPtr: number, n: number, m: number, sub: number, tablePtr: number, outPtr: number): void;
+  vectroKmeans(xPtr: number, n: number, stride: number, offset: number, sub: number, k: number, maxIter: number, centroidsPtr: number): number;
+  vectroPqEncode(rowsPtr: number, n: number, dim: number, m: number, codebooksPtr: number, countsPtr: number, codesPtr: number, scalar: number): void;
 }
 
 const ABI_VERSION = 2;
@@ -101,6 +114,8 @@ export class Kernels {
 
   /** A fresh f32 view of `length` floats at `ptr`. */
   f32(ptr: number, length: number): Float32Array<ArrayBuffer> { return new Float32Array(this.raw.memory.buffer, ptr >>> 0, length); }
+  /** A fresh f64 view of `length` doubles at `ptr` (8-byte aligned). */
+  f64(ptr: number, length: number): Float64Array<ArrayBuffer> { return new Float64Array(this.raw.memory.buffer, ptr >>> 0, length); }
   /** A fresh u32 view of `length` words at `ptr`. */
   u32(ptr: number, length: number): Uint32Array<ArrayBuffer> { return new Uint32Array(this.raw.memory.buffer, ptr >>> 0, length); }
   /** A fresh byte view of `length` bytes at `ptr`. */

@@ -13,7 +13,7 @@ import { quantizeRecords } from '../../src/cli/compress-worker.js';
 import { encodeJsonlChunk } from '../../src/cli/jsonl-fast.js';
 import { isQuantumDBError, type QuantumDBError } from '../../src/errors.js';
 import { writeFvecs, readJsonl } from '../../src/formats/vector-files.js';
-import { writeQStream1, writeStream1 } from '../../src/formats/vectro-stream.js';
+import { writeQStream1, writeStream1 } from '../../src/formats/vectro-write.js';
 import { GOLDEN_DIR, cli, jsonlOf, randomRows, rng, tempDir } from './cli-helpers.js';
 
 const HAS_GOLDEN = existsSync(join(GOLDEN_DIR, 'manifest.json'));

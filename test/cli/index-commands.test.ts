@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exactSearch } from '../../src/cli/search.js';
 import { QuantumDB } from '../../src/index.js';
 import { writeFvecs, writeIvecs } from '../../src/formats/vector-files.js';
-import { writeQStream1, writeStream1, readQStream1 } from '../../src/formats/vectro-stream.js';
+import { readPQStream1, readQStream1 } from '../../src/formats/vectro-stream.js';
+import { writePQStream1, writeQStream1, writeStream1 } from '../../src/formats/vectro-write.js';
 import { cli, jsonlOf, randomRows, tempDir } from './cli-helpers.js';
 
 const DIM = 24;
@@ -62,6 +63,24 @@ describe('search (exact)', () => {
     for await (const r of readQStream1(tmp.path('base.q'))) deq.push(r.vector);
     const { hits } = await exactSearch(tmp.path('base.q'), queries[0]!, 5);
     expect(hits.map((h) => h.id)).toEqual(oracle(deq, queries[0]!, 5).map(String));
+  });
+
+  it('searches PQSTREAM1 by its decoded vectors', async () => {
+    const pq = { m: 4, k: 8, dim: DIM, codebooks: Array.from({ length: 4 }, (_, s) => randomRows(8, DIM / 4, 30 + s)) };
+    await writePQStream1(tmp.path('base.pq'), pq, base.map((vector, i) => ({ id: String(i), vector })));
+    const decoded: Float32Array[] = [];
+    for await (const r of readPQStream1(tmp.path('base.pq'))) decoded.push(r.vector);
+    const { hits, scanned } = await exactSearch(tmp.path('base.pq'), queries[1]!, 5);
+    expect(scanned).toBe(N);
+    expect(hits.map((h) => h.id)).toEqual(oracle(decoded, queries[1]!, 5).map(String));
+  });
+
+  it('names the first record of another length, with its index and id', async () => {
+    await writeStream1(tmp.path('ragged.bin'), [...base.slice(0, 3).map((vector, i) => ({ id: `r${i}`, vector })), { id: 'odd', vector: [1, 2] }]);
+    const r = await cli(['search', vectorArg(base[0]!), '--dataset', tmp.path('ragged.bin')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\[DIMENSION_MISMATCH\]/);
+    await expect(exactSearch(tmp.path('ragged.bin'), base[0]!, 2)).rejects.toMatchObject({ code: 'DIMENSION_MISMATCH', details: { index: 3, id: 'odd', expected: 2 } });
   });
 
   it('prints Vectro+-style lines, or JSON', async () => {

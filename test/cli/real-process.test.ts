@@ -16,7 +16,7 @@ import { compressFile } from '../../src/cli/compress.js';
 import { mainHelp } from '../../src/cli/main.js';
 import { QuantumDB } from '../../src/index.js';
 import { readJsonl } from '../../src/formats/vector-files.js';
-import { writeQStream1 } from '../../src/formats/vectro-stream.js';
+import { writeQStream1 } from '../../src/formats/vectro-write.js';
 import { ROOT, bundle } from '../packaging/bundle.js';
 import { DIST_CLI, GOLDEN_DIR, jsonlOf, randomRows, tempDir } from './cli-helpers.js';
 

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuantumDB } from '../../src/index.js';
 import { buildFromStream, exportStream, trainProductQuantizer } from '../../src/formats/stream-io.js';
 import { writeFvecs, readVectors } from '../../src/formats/vector-files.js';
-import { readPQStream1, readQStream1, readStream1, writeStream1 } from '../../src/formats/vectro-stream.js';
+import { readPQStream1, readQStream1, readStream1 } from '../../src/formats/vectro-stream.js';
+import { writeStream1 } from '../../src/formats/vectro-write.js';
 import { expectQdbErrorAsync, expectQdbError } from '../helpers.js';
 import { jsonlOf, randomRows, tempDir } from '../cli/cli-helpers.js';
 

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isQuantumDBError, type QuantumDBError } from '../../src/errors.js';
 import { readFvecs, readIvecs, readJsonl, readNpy, readVectors, writeFvecs, writeIvecs } from '../../src/formats/vector-files.js';
-import { writeStream1 } from '../../src/formats/vectro-stream.js';
+import { writeStream1 } from '../../src/formats/vectro-write.js';
 import { expectQdbErrorAsync } from '../helpers.js';
 
 const params = { seed: 424242, numRuns: 40 };

@@ -15,9 +15,10 @@ import { isQuantumDBError, type QuantumDBError } from '../../src/errors.js';
 import { readJsonl } from '../../src/formats/vector-files.js';
 import { dequantizeValue, pqEncode, quantizeValue, toProductQuantizer, widenQuantTables } from '../../src/formats/vectro-quant.js';
 import {
-  readPQStream1, readQStream1, readStream1, readVectroStream, writePQStream1, writeQStream1, writeStream1,
+  readPQStream1, readQStream1, readStream1, readVectroStream,
   type PQStream1Record, type QStream1Record, type StreamReadOptions, type VectorRecord, type VectroFormat,
 } from '../../src/formats/vectro-stream.js';
+import { writePQStream1, writeQStream1, writeStream1 } from '../../src/formats/vectro-write.js';
 import { writeFileAtomic } from '../../src/formats/atomic-file.js';
 import { expectQdbErrorAsync } from '../helpers.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { crc32c } from '../../src/storage/checksum.js';
+import { crc32c, xxh64, xxh64At } from '../../src/storage/checksum.js';
+import { Kernels } from '../../src/wasm/abi.js';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -44,5 +45,35 @@ describe('crc32c', () => {
       }),
       { seed: 20240601, numRuns: 200 },
     );
+  });
+});
+
+describe('xxh64 (format-2 section checksum)', () => {
+  // Reference values printed by `xxhsum -H1` (xxHash 0.8) for the same bytes.
+  const patterned = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255);
+  it('matches xxhsum on the standard and boundary inputs', () => {
+    expect(xxh64([])).toBe(0xef46db3751d8e999n);
+    expect(xxh64([ascii('abc')])).toBe(0x44bc2cf5ad770999n);
+    expect(xxh64([ascii('123456789')])).toBe(0x8cb841db40e6ae83n);
+    expect(xxh64([patterned(31)])).toBe(0x4a74f3a1a39ad4a1n);
+    expect(xxh64([patterned(32)])).toBe(0x8d57d6a4671cc43dn);
+    expect(xxh64([patterned(1000)])).toBe(0x99594f4828043d35n);
+  });
+
+  it('is the same however the bytes are split, and when hashed in kernel memory', () => {
+    const kernels = new Kernels();
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 4 }), (bytes, cuts) => {
+      const at = [...new Set([0, ...cuts.map((c) => c % (bytes.length + 1)), bytes.length])].sort((a, b) => a - b);
+      const parts = at.slice(1).map((end, i) => bytes.subarray(at[i], end));
+      const whole = xxh64([bytes]);
+      const ptr = kernels.raw.arenaAlloc(Math.max(bytes.length, 1));
+      kernels.u8(ptr, bytes.length).set(bytes);
+      const inPlace = xxh64At(kernels, ptr, bytes.length);
+      kernels.raw.arenaFree(ptr);
+      return xxh64(parts) === whole && inPlace === whole;
+    }));
+    // Larger than the 1 MiB block the hasher copies through.
+    const big = patterned((1 << 20) + 77);
+    expect(xxh64([big.subarray(0, 5), big.subarray(5)])).toBe(xxh64([big]));
   });
 });

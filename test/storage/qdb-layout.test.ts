@@ -6,7 +6,7 @@ import {
   SectionKind, VectorEncoding, type QdbByteSource, type QdbSectionInput,
 } from '../../src/storage/qdb-layout.js';
 import { decodeF16, decodeStringTable, dequantizeInt8, encodeF16, encodeStringTable, f16ToF32, f32ToF16, quantizeInt8 } from '../../src/storage/section-codecs.js';
-import { crc32c } from '../../src/storage/checksum.js';
+import { crc32c, xxh64 } from '../../src/storage/checksum.js';
 import { isQuantumDBError, type ErrorCode } from '../../src/errors.js';
 import { expectQdbError } from '../helpers.js';
 
@@ -69,7 +69,7 @@ describe('.qdb header and table layout', () => {
     const v = new DataView(FILE.buffer);
     expect(FILE.subarray(0, 8)).toEqual(Uint8Array.from([0x51, 0x44, 0x42, 0x00, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(QDB_MAGIC).toEqual(FILE.subarray(0, 8));
-    expect([v.getUint16(8, true), v.getUint16(10, true), v.getUint32(12, true)]).toEqual([1, 0, 0]);
+    expect([v.getUint16(8, true), v.getUint16(10, true), v.getUint32(12, true)]).toEqual([2, 0, 0]);
     expect(Number(v.getBigUint64(16, true))).toBe(FILE.length);
     expect([v.getUint32(24, true), v.getUint32(28, true)]).toEqual([5, 32]);
     expect(v.getUint32(32, true)).toBe(crc32c(FILE.subarray(64, 64 + 5 * 32)));
@@ -78,7 +78,7 @@ describe('.qdb header and table layout', () => {
     // Entry 0: CONFIG, right after the table rounded up to 64 bytes (64 + 160 → 256).
     expect([v.getUint32(entry(0, 0), true), v.getUint32(entry(0, 4), true)]).toEqual([SectionKind.CONFIG, 0]);
     expect([Number(v.getBigUint64(entry(0, 8), true)), Number(v.getBigUint64(entry(0, 16), true))]).toEqual([256, 23]);
-    expect(v.getUint32(entry(0, 24), true)).toBe(crc32c(utf8('{"dim":3,"metric":"l2"}')));
+    expect(v.getBigUint64(entry(0, 24), true)).toBe(xxh64([utf8('{"dim":3,"metric":"l2"}')]));
     expect(v.getUint32(entry(4, 4), true)).toBe(VectorEncoding.F16);
   });
 });
@@ -177,12 +177,12 @@ describe('decodeQdb treats the file as hostile', () => {
   });
 
   it('a future major version is UNSUPPORTED_VERSION naming both versions; a newer minor is readable', () => {
-    const e = errorOf(() => decodeQdb(patched((v) => v.setUint16(8, 2, true))));
+    const e = errorOf(() => decodeQdb(patched((v) => v.setUint16(8, 3, true))));
     expect(e.code).toBe('UNSUPPORTED_VERSION');
-    expect(e.message).toMatch(/version 2\.0.*reads format 1\.x/);
+    expect(e.message).toMatch(/version 3\.0.*reads formats 1\.x and 2\.x/);
     expect(errorOf(() => decodeQdb(patched((v) => v.setUint16(8, 0, true)))).code).toBe('UNSUPPORTED_VERSION');
     const newer = decodeQdb(patched((v) => { v.setUint16(10, 7, true); v.setUint32(40, 0xdead, true); }), { verifyAll: true });
-    expect(newer.version).toEqual({ major: 1, minor: 7 });
+    expect(newer.version).toEqual({ major: 2, minor: 7 });
   });
 
   it('huge or inconsistent lengths and offsets are CORRUPT_FILE with the offending field offset', () => {
