@@ -20,6 +20,14 @@ export function growZeroed(ptr: usize, oldBytes: usize, newBytes: usize): usize 
   return out;
 }
 
+/**
+ * Grows (or creates) a block to `newBytes` without zeroing the tail: for scratch that is written
+ * before it is read, so that its pages are not touched (and faulted in) before a search needs them.
+ */
+export function growScratch(ptr: usize, newBytes: usize): usize {
+  return ptr == 0 ? heap.alloc(newBytes) : heap.realloc(ptr, newBytes);
+}
+
 /** Frees a block from {@link allocZeroed} or {@link growZeroed}; 0 is ignored. */
 export function release(ptr: usize): void {
   if (ptr != 0) heap.free(ptr);

@@ -8,7 +8,7 @@
  *   upperOffsets  (capacity) u32              where a node's layers 1..L start in `upper` (u32 units)
  *   upper         pool of (1 + M) u32 lists, one per (node, layer ≥ 1), appended on insert
  */
-import { allocZeroed, growZeroed, release } from './arena';
+import { allocZeroed, growScratch, growZeroed, release } from './arena';
 import { MAX_LEVEL } from './constants';
 import { accepts } from './filter';
 import { heapDrainAscending, heapPop, heapPush, heapTopDist, heapTopSlot } from './heap';
@@ -103,7 +103,7 @@ export function hnswReserve(n: i32): void {
   hnswLevel0 = growZeroed(hnswLevel0, <usize>capacity * linkBytes, <usize>n * linkBytes);
   hnswLevels = growZeroed(hnswLevels, <usize>capacity, <usize>n);
   hnswUpperOffsets = growZeroed(hnswUpperOffsets, <usize>capacity << 2, <usize>n << 2);
-  frontier = growZeroed(frontier, <usize>(capacity + 1) << 3, <usize>(n + 1) << 3);
+  frontier = growScratch(frontier, <usize>(n + 1) << 3);
   visitedReserve(n);
   capacity = n;
 }

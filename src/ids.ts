@@ -19,7 +19,7 @@ export class IdMap {
    * The ids of an opened file, until {@link IdMap.materialize}; `deleted` has one byte per slot and
    * `decoded` keeps each id decoded so far, so that repeated scans (a predicate filter) decode once.
    */
-  private table: { ids: StringTable; deleted: Uint8Array; live: number; decoded: (string | undefined)[] | undefined } | undefined;
+  private table: { ids: StringTable; deleted: Uint8Array; live: number; lookups: number; decoded: (string | undefined)[] | undefined } | undefined;
 
   /** Live ids. */
   get size(): number { return this.table ? this.table.live : this.idToSlot.size; }
@@ -56,11 +56,10 @@ export class IdMap {
    * Replaces the whole map with the id table of an opened file, whose live ids the caller has
    * checked to be non-empty and unique.
    * @param deleted one byte per slot, 1 = deleted (its id is ignored)
+   * @param deletedCount how many slots `deleted` marks
    */
-  load(ids: StringTable, deleted: Uint8Array): void {
-    let dead = 0;
-    for (let slot = 0; slot < deleted.length; slot++) dead += deleted[slot] as number;
-    this.table = { ids, deleted, live: ids.count - dead, decoded: undefined };
+  load(ids: StringTable, deleted: Uint8Array, deletedCount: number): void {
+    this.table = { ids, deleted, live: ids.count - deletedCount, lookups: 0, decoded: undefined };
     this.slotToId = [];
     this.idToSlot.clear();
     this.idChars = 0;
@@ -90,8 +89,10 @@ export class IdMap {
     const t = this.table;
     if (!t) return this.slotToId[slot] as string;
     if (t.deleted[slot]) return '';
-    t.decoded ??= new Array<string | undefined>(t.ids.count);
-    return (t.decoded[slot] ??= t.ids.at(slot));
+    if (t.decoded) return (t.decoded[slot] ??= t.ids.at(slot));
+    // Search results decode a few ids each; a cache pays off once lookups look like a scan.
+    if (++t.lookups > t.ids.count >> 4) t.decoded = new Array<string | undefined>(t.ids.count);
+    return t.ids.at(slot);
   }
 
   /** The slot of `id`, or undefined. */

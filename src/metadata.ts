@@ -8,13 +8,16 @@ import type { StringTable } from './storage/section-codecs.js';
 import type { Metadata } from './types.js';
 
 export class SlotMetadata {
+  /** Set or parsed values; slots of an opened file are absent until read (a sparse array). */
   private values: (Metadata | undefined)[] = [];
+  private slotCount = 0;
   /** JSON texts of an opened file ("" for none) and which of them `values` already holds. */
   private texts: { table: StringTable; parsed: Uint8Array; fileOffset: number } | undefined;
 
   /** Starts over with `slotCount` slots: the texts of an opened file, or none. */
   load(slotCount: number, texts?: StringTable, fileOffset = 0): void {
-    this.values = new Array<Metadata | undefined>(slotCount);
+    this.values = [];
+    this.slotCount = slotCount;
     this.texts = texts && { table: texts, parsed: new Uint8Array(slotCount), fileOffset };
   }
 
@@ -42,18 +45,19 @@ export class SlotMetadata {
   }
 
   append(values: readonly (Metadata | undefined)[]): void {
-    for (const v of values) this.values.push(v);
+    for (const v of values) this.values[this.slotCount++] = v;
   }
 
   /** Keeps only the slots in `kept` (ascending), renumbered 0, 1, … */
   renumber(kept: readonly number[]): void {
     this.values = kept.map((slot) => this.get(slot));
+    this.slotCount = kept.length;
     this.texts = undefined;
   }
 
   /** JSON text per slot ("" for none), or undefined when no slot has metadata (for saving). */
   toTexts(): string[] | undefined {
-    const texts = Array.from({ length: this.values.length }, (_, slot) => {
+    const texts = Array.from({ length: this.slotCount }, (_, slot) => {
       if (this.texts && this.unparsed(slot)) return this.texts.table.at(slot);
       const value = this.values[slot];
       return value === undefined ? '' : JSON.stringify(value);

@@ -508,10 +508,9 @@ export class QuantumDB {
   }
 
   /**
-   * Opens a `.qdb` file. Codes and graph are copied into kernel memory once; the re-rank vectors
-   * stay in the file — memory-mapped when the optional `@riaskov/mmap-io` addon is installed, read
-   * row by row otherwise — and only the rows a query re-ranks are read. Every section is checked
-   * before it is trusted.
+   * Opens a `.qdb` file. Codes and graph are read straight into kernel memory (one copy); the
+   * re-rank vectors stay in the file and only the rows a query re-ranks are read. Every section is
+   * checked before it is trusted.
    * @param path the file
    * @param options `readOnly`, `vectors: 'mapped' | 'memory'`, `mmap`
    * @throws QuantumDBError `CORRUPT_FILE` (truncated, damaged or foreign file), `UNSUPPORTED_VERSION`, `IO_ERROR`.
@@ -521,7 +520,7 @@ export class QuantumDB {
    * ```
    */
   static async open(path: string, options: OpenOptions = {}): Promise<QuantumDB> {
-    const { result: db, release } = await openImage(path, options.mmap !== false, (image) => QuantumDB.fromImage(image, options));
+    const { result: db, release } = await openImage(path, options.mmap === true, (image) => QuantumDB.fromImage(image, options));
     if (db.mapped) db.releaseMapping = release;
     else release();
     return db;
@@ -859,6 +858,8 @@ export class QuantumDB {
     const raw = kernels.raw;
     const keepMapped = config.built && (options.vectors !== 'memory' || image.rows.available === false);
     if (keepMapped) raw.dropVectors();
+    // Before anything else is allocated, so that the regions reserved next reuse its scratch pages.
+    this.checkIds(image.ids, image.deleted);
     this.reserve(Math.max(n, 1));
     const { m, targetDim, M } = this.params;
     if (image.codec) {
@@ -882,8 +883,8 @@ export class QuantumDB {
     this.autoTuneReport = config.autoTune ?? null;
     const badSlot = config.built ? raw.graphValidate(n) : -1;
     if (badSlot >= 0) throw qdbError('CORRUPT_FILE', [`the graph links of slot ${badSlot} point outside the database; the file is damaged`], { slot: badSlot });
-    image.deleted.forEach((d, slot) => { if (d) raw.markDeleted(slot); });
-    this.loadIds(image.ids, image.deleted);
+    for (const slot of image.deletedSlots) raw.markDeleted(slot);
+    this.idMap.load(image.ids, image.deleted, image.deletedSlots.length);
     this.metadata.load(n, image.metadata?.texts, image.metadata?.offset);
     if (keepMapped) {
       this.mapped = image.rows;
@@ -896,21 +897,23 @@ export class QuantumDB {
     this.readOnly = options.readOnly === true;
   }
 
-  /** Takes the file's id table after the kernels have checked that every live id is non-empty and unique. */
-  private loadIds(ids: StringTable, deleted: Uint8Array): void {
+  /** Has the kernels check that every live id of a file is non-empty and unique. */
+  private checkIds(ids: StringTable, deleted: Uint8Array): void {
     const { kernels } = this;
     const raw = kernels.raw;
     const offsetsPtr = raw.arenaAlloc(ids.offsets.byteLength);
     const blobPtr = raw.arenaAlloc(Math.max(ids.blob.length, 1));
+    const deletedPtr = raw.arenaAlloc(Math.max(deleted.length, 1));
     try {
       kernels.u32(offsetsPtr, ids.offsets.length).set(ids.offsets);
       kernels.u8(blobPtr, ids.blob.length).set(ids.blob);
-      const bad = raw.idsFirstInvalid(offsetsPtr, blobPtr, ids.count, raw.deletedPtr());
+      kernels.u8(deletedPtr, deleted.length).set(deleted);
+      const bad = raw.idsFirstInvalid(offsetsPtr, blobPtr, ids.count, deletedPtr);
       if (bad >= 0) throw qdbError('CORRUPT_FILE', [`not a valid QuantumDB database: slot ${bad} has ${ids.at(bad) === '' ? 'an empty' : 'a duplicate'} id`], { slot: bad });
     } finally {
+      raw.arenaFree(deletedPtr);
       raw.arenaFree(blobPtr);
       raw.arenaFree(offsetsPtr);
     }
-    this.idMap.load(ids, deleted);
   }
 }

@@ -31,8 +31,8 @@ describe('save and open', () => {
     const db = await makeDb();
     const path = join(dir, 'round.qdb');
     await db.save(path);
-    const mapped = await QuantumDB.open(path);
-    const positional = await QuantumDB.open(path, { mmap: false });
+    const mapped = await QuantumDB.open(path, { mmap: true });
+    const positional = await QuantumDB.open(path);
     const memory = await QuantumDB.open(path, { vectors: 'memory' });
     const bytes = QuantumDB.fromBytes(new Uint8Array(readFileSync(path)));
     for (const other of [mapped, positional, memory, bytes]) {
@@ -268,16 +268,18 @@ describe('hostile files', () => {
     expect(again.size).toBe(N - 2);
   });
 
-  it('finds a damaged vector chunk through positional reads too', async () => {
+  it('finds a damaged vector chunk with positional reads and through a mapping', async () => {
     const db = await makeDb();
     const bytes = db.toBytes();
     const vectors = decodeQdb(bytes).info(SectionKind.VECTORS) as { offset: number; length: number };
     bytes[vectors.offset + 100] ^= 0x10;
     const path = join(dir, 'damaged.qdb');
     writeFileSync(path, bytes);
-    const opened = await QuantumDB.open(path, { mmap: false });
-    expectQdbError(() => opened.search(row(queries, 0), { k: 10 }), 'CORRUPT_FILE');
-    opened.close();
+    for (const mmap of [false, true]) {
+      const opened = await QuantumDB.open(path, { mmap });
+      expectQdbError(() => opened.search(row(queries, 0), { k: 10 }), 'CORRUPT_FILE');
+      opened.close();
+    }
   });
 
   it('rejects foreign, empty and missing files', async () => {
@@ -286,8 +288,8 @@ describe('hostile files', () => {
     writeFileSync(path, 'hello');
     await expectQdbErrorAsync(() => QuantumDB.open(path), 'CORRUPT_FILE');
     await expectQdbErrorAsync(() => QuantumDB.open(join(dir, 'missing.qdb')), 'IO_ERROR');
-    await expectQdbErrorAsync(() => QuantumDB.open(path, { mmap: false }), 'CORRUPT_FILE');
-    await expectQdbErrorAsync(() => QuantumDB.open(join(dir, 'missing.qdb'), { mmap: false }), 'IO_ERROR');
+    await expectQdbErrorAsync(() => QuantumDB.open(path, { mmap: true }), 'CORRUPT_FILE');
+    await expectQdbErrorAsync(() => QuantumDB.open(join(dir, 'missing.qdb'), { mmap: true }), 'IO_ERROR');
   });
 });
 

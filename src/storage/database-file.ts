@@ -22,7 +22,7 @@ import { decodeCodecFile, type CodecFile } from '../codec/codec-file.js';
 import type { AutoTuneReport, CodecReport, QuantumDBStats } from '../types.js';
 import { isMmapAvailable, mapFile } from './mmap.js';
 import { chunkChecksums, encodedRowBytes, MappedRows, VECTOR_CHUNK_SHIFT } from './row-store.js';
-import { decodeQdb, encodeQdb, planQdb, qdbPieces, SectionKind, VectorEncoding, type QdbByteSource, type QdbFile, type QdbSectionInput } from './qdb-layout.js';
+import { bytesSource, decodeQdb, encodeQdb, planQdb, qdbPieces, SectionKind, VectorEncoding, type QdbByteSource, type QdbFile, type QdbSectionInput } from './qdb-layout.js';
 import { encodeF16, encodeStringTable, quantizeInt8, StringTable } from './section-codecs.js';
 
 /** Section kind of the per-chunk checksums of VECTORS (added in format 1.0 by this module). */
@@ -83,6 +83,8 @@ export interface LoadedImage extends ImageParts {
   learnedCodec: CodecFile | undefined;
   /** One id per slot (a deleted slot's is ignored), decoded when asked for. */
   ids: StringTable;
+  /** The deleted slots, ascending (the slots set in `deleted`). */
+  deletedSlots: Uint32Array;
   /** JSON text per slot ("" for none), parsed when asked for; where the section starts, for errors. */
   metadata: { texts: StringTable; offset: number } | undefined;
   rows: MappedRows;
@@ -194,7 +196,7 @@ export async function openImage<T>(path: string, mmap: boolean, use: (image: Loa
   // A file the kernel will not map (address space or a per-mapping limit) is read with positional reads instead.
   const mapped = mmap && (await isMmapAvailable()) ? await mapFile(path).catch(() => undefined) : undefined;
   try {
-    return { result: use(readImage(decodeQdb(mapped ? mapped.bytes : rows), rows)), release: () => closeSync(fd) };
+    return { result: use(readImage(decodeQdb(mapped ? mapped.bytes : rows), rows, !mapped)), release: () => closeSync(fd) };
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -205,14 +207,16 @@ export async function openImage<T>(path: string, mmap: boolean, use: (image: Loa
 
 /** Checks `.qdb` bytes and reads the database in them (vectors stay in `bytes`). */
 export function loadImage(bytes: Uint8Array): LoadedImage {
-  return readImage(decodeQdb(bytes), { byteLength: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) });
+  return readImage(decodeQdb(bytes), bytesSource(bytes), true);
 }
 
 /**
- * Reads and checks every section but VECTORS (whose chunks are verified on first use).
+ * Reads and checks every section but VECTORS (whose chunks are verified on first use). `keep`:
+ * the section bytes outlive the database (positional reads, or bytes the caller keeps), so the
+ * string tables are used in place instead of copied out of a mapping.
  * @throws QuantumDBError `CORRUPT_FILE` naming the section and offset of the first inconsistency.
  */
-function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
+function readImage(file: QdbFile, source: QdbByteSource, keep: boolean): LoadedImage {
   const section = (kind: number) => file.section(kind);
   const offsetOf = (kind: number) => file.info(kind)?.offset ?? 0;
   let config: StoredConfig;
@@ -243,18 +247,24 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   expect(SectionKind.GRAPH_LEVEL0, n * (1 + 2 * M) * 4, 'level-0 graph');
   expect(SectionKind.GRAPH_UPPER, pad4(n) + 4 * n + 4 * config.graph.upperWords, 'upper-graph');
   const upperAll = section(SectionKind.GRAPH_UPPER);
-  const ids = new StringTable(section(SectionKind.IDS), offsetOf(SectionKind.IDS));
+  const ids = new StringTable(section(SectionKind.IDS), offsetOf(SectionKind.IDS), keep);
   if (ids.count !== n) throw corrupt(offsetOf(SectionKind.IDS), `${ids.count} ids for ${n} slots`);
   let metadata: LoadedImage['metadata'];
   if (file.info(SectionKind.METADATA)) {
-    metadata = { texts: new StringTable(section(SectionKind.METADATA), offsetOf(SectionKind.METADATA)), offset: offsetOf(SectionKind.METADATA) };
+    metadata = { texts: new StringTable(section(SectionKind.METADATA), offsetOf(SectionKind.METADATA), keep), offset: offsetOf(SectionKind.METADATA) };
     if (metadata.texts.count !== n) throw corrupt(metadata.offset, `${metadata.texts.count} metadata entries for ${n} slots`);
   }
   expect(SectionKind.DELETED, Math.ceil(n / 8), 'deleted');
   const bitmap = section(SectionKind.DELETED);
   const deleted = new Uint8Array(n);
+  const deletedSlots: number[] = [];
   bitmap.forEach((bits, byte) => {
-    for (let bit = 0; bits !== 0 && bit < 8; bit++, bits >>= 1) if (bits & 1) deleted[byte * 8 + bit] = 1;
+    for (let bit = 0; bits !== 0 && bit < 8; bit++, bits >>= 1) {
+      if (bits & 1 && byte * 8 + bit < n) {
+        deleted[byte * 8 + bit] = 1;
+        deletedSlots.push(byte * 8 + bit);
+      }
+    }
   });
   // Empty and duplicate live ids are rejected by the kernels when the database loads the ids.
   const vectorsInfo = file.info(SectionKind.VECTORS);
@@ -263,7 +273,8 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
   const vectorsLength = vectorsInfo?.length ?? 0;
   if (vectorsLength !== n * encodedRowBytes(vectorEncoding, dim)) throw corrupt(vectorsInfo?.offset ?? 0, `the vectors section holds ${vectorsLength} bytes, ${n * encodedRowBytes(vectorEncoding, dim)} expected for ${n} slots`);
   const sums = section(VECTOR_CHECKSUMS_KIND);
-  const vectorChecksums = new Uint32Array(sums.slice().buffer);
+  if (sums.length % 4 !== 0) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), 'the vector checksums are not whole u32 values');
+  const vectorChecksums = keep && sums.byteOffset % 4 === 0 ? new Uint32Array(sums.buffer, sums.byteOffset, sums.length >> 2) : new Uint32Array(sums.slice().buffer);
   const chunkShift = file.info(VECTOR_CHECKSUMS_KIND)?.flags ?? 0;
   if (chunkShift < 10 || chunkShift > 30) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), `the vector checksum chunk size 2^${chunkShift} is out of range`);
   if (vectorChecksums.length !== Math.ceil(vectorsLength / 2 ** chunkShift)) throw corrupt(offsetOf(VECTOR_CHECKSUMS_KIND), 'the vector checksums do not cover the vectors');
@@ -273,7 +284,7 @@ function readImage(file: QdbFile, source: QdbByteSource): LoadedImage {
     if (learnedCodec.kind !== 'learned' || learnedCodec.metric !== config.metric) throw corrupt(offsetOf(LEARNED_CODEC_KIND), 'the learned codec does not match the database');
   }
   return {
-    config, codec, ids, metadata, deleted, learnedCodec,
+    config, codec, ids, metadata, deleted, deletedSlots: Uint32Array.from(deletedSlots), learnedCodec,
     rows: new MappedRows(source, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0, 2 ** chunkShift),
     readSection: (part, target, checksumOfTarget) => file.sectionInto(part === 'codes' ? SectionKind.CODES : SectionKind.GRAPH_LEVEL0, target, checksumOfTarget),
     levels: upperAll.subarray(0, n),

@@ -63,22 +63,23 @@ export class StringTable {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   /**
-   * Checks `bytes` (copied, so they may come from a mapping released afterwards).
+   * Checks `bytes`, and keeps a copy of them unless `keep` says they stay valid and unchanged.
    * @param bytes - The table bytes (e.g. the IDS section).
    * @param fileOffset - Where `bytes` start in the file, so errors report absolute offsets.
+   * @param keep - Use `bytes` in place (when 4-byte aligned) instead of copying them.
    * @throws QuantumDBError `CORRUPT_FILE` when the count or offsets do not fit the bytes, offsets
    *   decrease, the blob has trailing bytes, or a string is not valid UTF-8.
    */
-  constructor(bytes: Uint8Array, fileOffset = 0) {
+  constructor(bytes: Uint8Array, fileOffset = 0, keep = false) {
     if (bytes.length < 4) throw corrupt(fileOffset, `a string table needs at least 4 bytes, got ${bytes.length}.`);
     const view = dataView(bytes);
     const count = view.getUint32(0, true);
     const blobStart = 4 * (count + 2);
     if (blobStart > bytes.length) throw corrupt(fileOffset, `a string table of ${count} strings needs ${blobStart} bytes of offsets but has ${bytes.length} bytes.`);
     const blobBytes = bytes.length - blobStart;
-    const copy = bytes.slice(4);
-    this.offsets = new Uint32Array(copy.buffer, 0, count + 1);
-    this.blob = copy.subarray(4 * (count + 1));
+    const table = keep && bytes.byteOffset % 4 === 0 ? bytes.subarray(4) : bytes.slice(4);
+    this.offsets = new Uint32Array(table.buffer, table.byteOffset, count + 1);
+    this.blob = table.subarray(4 * (count + 1));
     const { offsets, blob } = this;
     if (offsets[0] !== 0) throw corrupt(fileOffset + 4, 'the first string table offset is not 0.');
     if (offsets[count] !== blobBytes) throw corrupt(fileOffset + blobStart - 4, `the string table's last offset is ${offsets[count]} but its blob has ${blobBytes} bytes.`);
