@@ -23,7 +23,7 @@ import {
 } from './hnsw';
 import { kmeansTrain } from './kmeans';
 import { opqRotateStep } from './opq';
-import { covariance, pcaFit, pcaRelease, pcaRotation } from './linalg';
+import { covariance, pcaFit, pcaRelease, pcaRotation, symmetricEigen } from './linalg';
 import {
   pqCodebooks, pqConfigure, pqDecode, pqDsub, pqEncode, pqM, pqMean, pqProjectQuery, pqProjectStored, pqRotation, pqTargetDim,
   pqDerive, pqRotMean, pqUseIdentity,
@@ -518,3 +518,5 @@ export { idsFirstInvalid } from './ids';
 // Exhaustive search over a vector file's rows (assembly/scan.ts) and the Vectro+ PQSTREAM1 quantizer (assembly/vectro.ts).
 export { scanCosine, scanCosineScalar, scanDecodeCodes } from './scan';
 export { vectroKmeans, vectroPqEncode } from './vectro';
+/** Eigen-decomposes the symmetric `(n, n)` f64 matrix at `a` (destroyed); see linalg.ts. */
+export function kernelSymmetricEigen(a: usize, n: i32, valuesOut: usize, vectorsOut: usize): i32 { return symmetricEigen(a, n, valuesOut, vectorsOut); }

@@ -65,7 +65,33 @@ export function nearestCentroid(x: usize, interleaved: usize, norms: usize, k: i
 }
 
 /**
- * Trains `k` centroids on column block `[offset, offset + dsub)` of `n` rows of `stride` floats.
+ * Lloyd's update step: each centroid becomes the mean (summed in f64) of the `n` rows of `dsub`
+ * f32 assigned to it; a centroid with no rows stays where it is. `sums` (k × dsub f64) and
+ * `counts` (k i32) are scratch; `counts` holds each cluster's size afterwards.
+ */
+export function updateMeans(rows: usize, n: i32, dsub: i32, k: i32, assign: usize, sums: usize, counts: usize, centroidsOut: usize): void {
+  const rowBytes = <usize>dsub << 2;
+  memory.fill(sums, 0, <usize>k * <usize>dsub << 3);
+  memory.fill(counts, 0, <usize>k << 2);
+  for (let r = 0; r < n; r++) {
+    const c = load<i32>(assign + (<usize>r << 2));
+    store<i32>(counts + (<usize>c << 2), load<i32>(counts + (<usize>c << 2)) + 1);
+    const row = rows + <usize>r * rowBytes;
+    const acc = sums + ((<usize>c * <usize>dsub) << 3);
+    for (let d = 0; d < dsub; d++) store<f64>(acc + (<usize>d << 3), load<f64>(acc + (<usize>d << 3)) + <f64>load<f32>(row + (<usize>d << 2)));
+  }
+  for (let c = 0; c < k; c++) {
+    const cnt = load<i32>(counts + (<usize>c << 2));
+    if (cnt == 0) continue;
+    for (let d = 0; d < dsub; d++) {
+      store<f32>(centroidsOut + <usize>c * rowBytes + (<usize>d << 2), <f32>(load<f64>(sums + ((<usize>c * <usize>dsub + <usize>d) << 3)) / <f64>cnt));
+    }
+  }
+}
+
+/**
+ * Trains `k` centroids (k a multiple of 4, for the interleaved nearest-centroid search; the codecs
+ * always use 256) on column block `[offset, offset + dsub)` of `n` rows of `stride` floats.
  * Fewer rows than centroids: each row becomes a centroid and the rest repeat them. `warm` keeps the
  * centroids already in `centroidsOut` as the starting point (OPQ's alternating refinement).
  * @param centroidsOut `(k, dsub)` f32
@@ -94,22 +120,7 @@ export function kmeansTrain(x: usize, n: i32, stride: i32, offset: i32, dsub: i3
       if (load<i32>(assign + (<usize>r << 2)) != c) { changed++; store<i32>(assign + (<usize>r << 2), c); }
     }
     if (changed == 0) break;
-    memory.fill(sums, 0, <usize>k * <usize>dsub << 3);
-    memory.fill(counts, 0, <usize>k << 2);
-    for (let r = 0; r < n; r++) {
-      const c = load<i32>(assign + (<usize>r << 2));
-      store<i32>(counts + (<usize>c << 2), load<i32>(counts + (<usize>c << 2)) + 1);
-      const row = sub + <usize>r * subBytes;
-      const acc = sums + ((<usize>c * <usize>dsub) << 3);
-      for (let d = 0; d < dsub; d++) store<f64>(acc + (<usize>d << 3), load<f64>(acc + (<usize>d << 3)) + <f64>load<f32>(row + (<usize>d << 2)));
-    }
-    for (let c = 0; c < k; c++) {
-      const cnt = load<i32>(counts + (<usize>c << 2));
-      if (cnt == 0) continue;
-      for (let d = 0; d < dsub; d++) {
-        store<f32>(centroidsOut + <usize>c * subBytes + (<usize>d << 2), <f32>(load<f64>(sums + ((<usize>c * <usize>dsub + <usize>d) << 3)) / <f64>cnt));
-      }
-    }
+    updateMeans(sub, n, dsub, k, assign, sums, counts, centroidsOut);
     splitEmptyClusters(centroidsOut, counts, k, dsub);
   }
   release(norms); release(interleaved); release(counts); release(sums); release(assign); release(sub);

@@ -20,7 +20,7 @@
  */
 import { allocZeroed, release } from './arena';
 import { KSUB } from './constants';
-import { interleaveCentroids } from './kmeans';
+import { interleaveCentroids, updateMeans } from './kmeans';
 
 /** Norms below this leave a vector as it is before encoding, as in Vectro+. */
 const NORM_EPSILON: f32 = <f32>1e-12;
@@ -169,22 +169,7 @@ export function vectroKmeans(x: usize, n: i32, stride: i32, offset: i32, sub: i3
       if (load<i32>(assign + (<usize>r << 2)) != c) { changed++; store<i32>(assign + (<usize>r << 2), c); }
     }
     if (changed == 0) break;
-    memory.fill(sums, 0, (<usize>k * <usize>sub) << 3);
-    memory.fill(sizes, 0, <usize>k << 2);
-    for (let r = 0; r < n; r++) {
-      const c = load<i32>(assign + (<usize>r << 2));
-      store<i32>(sizes + (<usize>c << 2), load<i32>(sizes + (<usize>c << 2)) + 1);
-      const row = sample + <usize>r * subBytes;
-      const acc = sums + ((<usize>c * <usize>sub) << 3);
-      for (let d = 0; d < sub; d++) store<f64>(acc + (<usize>d << 3), load<f64>(acc + (<usize>d << 3)) + <f64>load<f32>(row + (<usize>d << 2)));
-    }
-    for (let c = 0; c < k; c++) {
-      const size = load<i32>(sizes + (<usize>c << 2));
-      if (size == 0) continue;
-      for (let d = 0; d < sub; d++) {
-        store<f32>(centroidsOut + <usize>c * subBytes + (<usize>d << 2), <f32>(load<f64>(sums + ((<usize>c * <usize>sub + <usize>d) << 3)) / <f64>size));
-      }
-    }
+    updateMeans(sample, n, sub, k, assign, sums, sizes, centroidsOut);
   }
   release(sizes); release(sums); release(assign); release(norms); release(interleaved); release(sample);
   return iter;

@@ -16,7 +16,12 @@
  * QPS of each final index at the default search settings and at ef 64 without re-rank.
  * `--only autotune` runs just those rows and prints them (never writes).
  *
- * Usage: `node bench/codec.mjs [--dataset mnist|synth|all] [--synth-base 20000] [--budget 60] [--auto-tune-budget 120] [--only autotune] [--no-write]`
+ * Pareto rows (per data set): an index built with each codec (`buildIndex({ codec })`, HNSW at the
+ * defaults), searched at ef = 16 … 256 with the exact re-rank of the best `ef` candidates: R@10
+ * against QPS. Part of a full run; `--only pareto` measures just these and adds them to the stored
+ * entries of the same data sets.
+ *
+ * Usage: `node bench/codec.mjs [--dataset mnist|synth|all] [--synth-base 20000] [--budget 60] [--auto-tune-budget 120] [--only autotune|pareto] [--no-write]`
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -43,8 +48,8 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${a}`);
   }
   if (!['mnist', 'synth', 'all'].includes(o.dataset)) throw new Error('--dataset must be mnist, synth or all');
-  if (o.only !== undefined && o.only !== 'autotune') throw new Error('--only takes autotune');
-  if (o.only) o.write = false;
+  if (o.only !== undefined && o.only !== 'autotune' && o.only !== 'pareto') throw new Error('--only takes autotune or pareto');
+  if (o.only === 'autotune') o.write = false;
   return o;
 }
 
@@ -138,10 +143,39 @@ async function autoTuneRows(QuantumDB, ds, gt, budget, log) {
   return rows;
 }
 
+const PARETO_EF = [16, 32, 64, 128, 256];
+
+/** R@10 against QPS of an HNSW index per codec, over ef (re-ranking the best ef candidates exactly). */
+async function paretoRows(QuantumDB, ds, gt, budget, log) {
+  const rows = [];
+  for (const codec of ['pq', 'opq', 'learned']) {
+    const db = new QuantumDB({ dim: ds.dim, metric: ds.metric, seed: 1 });
+    db.addBatch(Array.from({ length: ds.nBase }, (_, i) => String(i)), ds.base);
+    await db.buildIndex({ codec, trainBudgetSeconds: budget });
+    for (const ef of PARETO_EF) {
+      const f = searchFigures(db, ds, gt, { ef, rerank: ef });
+      rows.push({ codec, ef, ...f });
+      log(`${ds.name}: ${codec} ef ${ef}: R@10 ${f.recall10.toFixed(4)} at ${f.qps.toFixed(0)} QPS`);
+    }
+  }
+  return rows;
+}
+
+/** The Pareto table of one data set: a column pair per codec. */
+function paretoTable(rows) {
+  const codecs = [...new Set(rows.map((r) => r.codec))];
+  const lines = [`| ef = rerank | ${codecs.map((c) => `${c} R@10 | ${c} QPS`).join(' | ')} |`, `|---:|${codecs.map(() => '---:|---:').join('|')}|`];
+  for (const ef of [...new Set(rows.map((r) => r.ef))]) {
+    lines.push(`| ${ef} | ${codecs.map((c) => { const r = rows.find((x) => x.codec === c && x.ef === ef); return `${f4(r.recall10)} | ${r.qps.toFixed(0)}`; }).join(' | ')} |`);
+  }
+  return lines;
+}
+
 async function runDataset(mods, ds, budget, log, o = {}) {
   const { QuantumDB, L } = mods;
   const gt = await groundTruth(ds, 100);
   if (o.only === 'autotune') return { name: ds.name, metric: ds.metric, nBase: ds.nBase, nQueries: ds.nQueries, dim: ds.dim, machine: machineInfo(), autoTune: await autoTuneRows(QuantumDB, ds, gt, o.autoTuneBudget, log) };
+  if (o.only === 'pareto') return { name: ds.name, nBase: ds.nBase, pareto: { machine: machineInfo(), rows: await paretoRows(QuantumDB, ds, gt, budget, log) } };
   const truth10 = new Int32Array(ds.nQueries * 10);
   for (let q = 0; q < ds.nQueries; q++) truth10.set(gt.subarray(q * 100, q * 100 + 10), q * 10);
   const set = { dim: ds.dim, queries: ds.queries, base: ds.base, truth: truth10 };
@@ -187,6 +221,7 @@ async function runDataset(mods, ds, budget, log, o = {}) {
   out.choice = L.chooseCodec(report.validation);
   log(`${ds.name}: learned 10-R@10 ${r.recall10.toFixed(4)} (${report.trainSeconds.toFixed(1)} s, ${report.backend}); auto keeps ${out.choice.kind}`);
   out.autoTune = await autoTuneRows(QuantumDB, ds, gt, o.autoTuneBudget, log);
+  out.pareto = { machine: machineInfo(), rows: await paretoRows(QuantumDB, ds, gt, budget, log) };
   return out;
 }
 
@@ -233,6 +268,10 @@ export function renderCodecSection(results) {
     }
     for (const n of d.notes ?? []) lines.push('', n);
     if (d.autoTune) lines.push('', 'Auto-tuning against the default build (`buildIndex({ autoTune: true })`; search at the defaults ef = rerank = 160, and codes only):', '', ...autoTuneTable(d.autoTune));
+    if (d.pareto) {
+      const m = d.pareto.machine;
+      lines.push('', `HNSW + re-rank per codec (an index built with \`buildIndex({ codec })\`, M = 16, efConstruction = 200; the best ef candidates re-ranked exactly; measured ${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.load1} at the start):`, '', ...paretoTable(d.pareto.rows));
+    }
   }
   return lines.join('\n');
 }
@@ -257,8 +296,11 @@ async function main() {
     // Data sets not measured in this run keep their previous entry (each names its own machine and date).
     const previous = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : { datasets: [] };
     const key = (d) => `${d.name}-${d.nBase}`;
-    const merged = [...previous.datasets.filter((d) => !datasets.some((n) => key(n) === key(d))), ...datasets]
-      .sort((a, b) => a.name.localeCompare(b.name) || a.nBase - b.nBase);
+    const paretoOf = (d) => datasets.find((n) => key(n) === key(d))?.pareto;
+    const merged = o.only === 'pareto'
+      ? previous.datasets.map((d) => (paretoOf(d) ? { ...d, pareto: paretoOf(d) } : d))
+      : [...previous.datasets.filter((d) => !datasets.some((n) => key(n) === key(d))), ...datasets]
+        .sort((a, b) => a.name.localeCompare(b.name) || a.nBase - b.nBase);
     const results = { machine, budgetSeconds: o.budget, datasets: merged };
     const body = renderCodecSection(results);
     if (!o.write) { console.log(body); return; }

@@ -43,11 +43,16 @@ async function fileFigures(db, path, dim) {
   await db.save(path);
   const saveSeconds = seconds(t0);
   const bytes = statSync(path).size;
+  return { saveSeconds, bytes, ...(await openFigures(path, dim, false)) };
+}
+
+/** Opens `path` read-only in OPEN_RUNS fresh processes (through a memory mapping when `mmap`). */
+async function openFigures(path, dim, mmap) {
   const probe = `
     const { QuantumDB } = args.module;
     const q = new Float32Array(${dim}).map((_, i) => Math.sin(i));
     const t0 = performance.now();
-    const db = await QuantumDB.open(args.file, { readOnly: true });
+    const db = await QuantumDB.open(args.file, { readOnly: true, mmap: ${mmap} });
     const opened = performance.now();
     db.search(q, { k: 10 });
     args.timing = { openMs: opened - t0, firstQueryMs: performance.now() - t0 };
@@ -61,7 +66,7 @@ async function fileFigures(db, path, dim) {
     rmSync(timingFile);
   }
   const pick = (key) => median(runs.map((r) => r[key]));
-  return { saveSeconds, bytes, resident: pick('resident'), openMs: pick('openMs'), firstQueryMs: pick('firstQueryMs'), firstQueryRuns: runs.map((r) => r.firstQueryMs) };
+  return { resident: pick('resident'), openMs: pick('openMs'), firstQueryMs: pick('firstQueryMs'), firstQueryRuns: runs.map((r) => r.firstQueryMs) };
 }
 
 async function synthRun() {
@@ -74,8 +79,11 @@ async function synthRun() {
   let t0 = performance.now();
   await db.addBatch(ids, ds.base, metadata).buildIndex();
   log(`synth-768 100k built in ${seconds(t0).toFixed(1)} s`);
-  const file = await fileFigures(db, join(CACHE_DIR, 'synth-100k.qdb'), dim);
+  const path = join(CACHE_DIR, 'synth-100k.qdb');
+  const file = await fileFigures(db, path, dim);
   log(`  file ${(file.bytes / 2 ** 20).toFixed(1)} MiB, save ${file.saveSeconds.toFixed(2)} s, open ${file.openMs.toFixed(0)} ms, first query ${file.firstQueryMs.toFixed(0)} ms, resident ${(file.resident / 2 ** 20).toFixed(1)} MiB`);
+  const mapped = { bytes: file.bytes, ...(await openFigures(path, dim, true)) };
+  log(`  through a mapping: open ${mapped.openMs.toFixed(0)} ms, first query ${mapped.firstQueryMs.toFixed(0)} ms`);
 
   const truthFull = (q) => new Set(Array.from(gt.subarray(q * 100, q * 100 + 10), String));
   const before = measure(db, ds.queries, dim, truthFull);
@@ -100,7 +108,7 @@ async function synthRun() {
     filters.push({ selectivity, ...result });
     log(`  filter ${selectivity * 100}%: R@10 ${result.recall.toFixed(4)}, ${result.qps.toFixed(0)} QPS`);
   }
-  return { file, before, afterDelete, afterCompact, compactSeconds, filters };
+  return { file, mapped, before, afterDelete, afterCompact, compactSeconds, filters };
 }
 
 /** Exact top-10 ids of query `q` among the rows `allowed` accepts (cosine on unit vectors). */
@@ -149,7 +157,7 @@ const machine = machineInfo();
 const synth = await synthRun();
 const million = SKIP_1M ? undefined : await millionRun();
 const mib = (b) => (b / 2 ** 20).toFixed(1);
-const fileRow = (name, f) => `| ${name} | ${mib(f.bytes)} | ${f.saveSeconds.toFixed(2)} | ${f.openMs.toFixed(0)} | ${f.firstQueryMs.toFixed(0)} (${f.firstQueryRuns.map((ms) => ms.toFixed(0)).join(', ')}) | ${mib(f.resident)} |`;
+const fileRow = (name, f) => `| ${name} | ${mib(f.bytes)} | ${f.saveSeconds?.toFixed(2) ?? '–'} | ${f.openMs.toFixed(0)} | ${f.firstQueryMs.toFixed(0)} (${f.firstQueryRuns.map((ms) => ms.toFixed(0)).join(', ')}) | ${mib(f.resident)} |`;
 const section = [
   '## Persistence, deletes and filters',
   '',
@@ -158,9 +166,10 @@ const section = [
   '| database | file MiB | save s | open ms | open → first answer ms | resident after open MiB |',
   '|---|---:|---:|---:|---:|---:|',
   fileRow('synth-768 100k', synth.file),
+  fileRow('synth-768 100k, opened with `{ mmap: true }`', synth.mapped),
   ...(million ? [fileRow('generated 1M × 768 (efConstruction 40)', million.file)] : []),
   '',
-  `Open, first answer and resident are medians of ${OPEN_RUNS} fresh processes (every run's first-answer time in brackets); each opens the file read-only with the default positional reads and answers one query. Resident = growth of (RSS − V8 heap); the re-rank vectors stay in the file and are read per query. Most of a large open is the operating system faulting in fresh pages for codes and graph (about 1 ms per MB on this virtual machine).`,
+  `Open, first answer and resident are medians of ${OPEN_RUNS} fresh processes (every run's first-answer time in brackets); each opens the file read-only and answers one query, with the default positional reads (the \`{ mmap: true }\` row reads the sections through the optional \`@riaskov/mmap-io\` mapping instead). Resident = growth of (RSS − V8 heap); the re-rank vectors stay in the file and are read per query. Most of a large open is the operating system faulting in fresh pages for codes and graph (about 1 ms per MB on this virtual machine).`,
   '',
   '| synth-768 100k | R@10 | QPS |',
   '|---|---:|---:|',

@@ -1,10 +1,64 @@
 /**
  * @module input
- * Checks the shape of caller vectors and copies them, row by row, straight into kernel memory:
- * the only copy `addBatch` makes. Values are checked for NaN/Infinity by the kernels afterwards.
+ * Checks what callers pass: the database options (resolved against their defaults), and the shape
+ * of vectors, which are copied row by row straight into kernel memory (the only copy `addBatch`
+ * makes). Values are checked for NaN/Infinity by the kernels afterwards.
  */
+import type { PqCodecConfig } from './codec/pq-codec.js';
 import { qdbError } from './errors.js';
-import type { Metadata, VectorInput, VectorsInput } from './types.js';
+import type { Metadata, Metric, QuantumDBOptions, QuantumDBStats, VectorInput, VectorsInput } from './types.js';
+
+const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
+const BUILD_DISTANCES = ['exact', 'projected', 'decoded'];
+const DEFAULTS = { seed: 42, M: 16, efConstruction: 200, ef: 160, rerank: 160, flatThreshold: 2_000, trainSampleSize: 20_000, kmeansIterations: 20 };
+
+/** The options of `new QuantumDB`, checked, with every default filled in. */
+export interface ResolvedOptions {
+  dim: number;
+  metric: Metric;
+  params: QuantumDBStats['params'];
+  codec: PqCodecConfig;
+}
+
+/** Checks `options` and fills in the defaults; throws `INVALID_ARGUMENT` naming the first bad one. */
+export function resolveOptions(options: QuantumDBOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw qdbError('INVALID_ARGUMENT', ['pass an options object such as { dim: 768 }']);
+  const dim = positiveInt(options.dim, NaN, 'dim');
+  const metric = options.metric ?? 'cosine';
+  if (!METRICS.includes(metric)) throw qdbError('INVALID_ARGUMENT', [`metric must be one of ${METRICS.join(', ')}, got ${String(options.metric)}`]);
+  const rotation = options.rotation ?? 'pca';
+  if (rotation !== 'pca' && rotation !== 'none') throw qdbError('INVALID_ARGUMENT', [`rotation must be 'pca' or 'none', got ${String(rotation)}`]);
+  const m = positiveInt(options.m, Math.min(16, dim), 'm');
+  if (m > dim) throw qdbError('INVALID_ARGUMENT', [`m (${m}) cannot exceed dim (${dim})`]);
+  const largestTarget = rotation === 'none' ? dim : Math.floor(Math.min(dim, 256) / m) * m;
+  const targetOption = options.targetDim === undefined || options.targetDim === 'auto' ? (rotation === 'none' ? dim : 'auto') : options.targetDim;
+  const targetDim = targetOption === 'auto' ? largestTarget : positiveInt(targetOption, largestTarget, 'targetDim');
+  if (targetDim % m !== 0 || targetDim > dim || (rotation === 'none' && targetDim !== dim)) {
+    throw qdbError('INVALID_ARGUMENT', [rotation === 'none'
+      ? `with rotation 'none', dim (${dim}) must be a multiple of m (${m}); use rotation 'pca' or another m`
+      : `targetDim (${targetDim}) must be a multiple of m (${m}) and at most dim (${dim})`]);
+  }
+  const buildDistance = options.buildDistance ?? 'projected';
+  if (!BUILD_DISTANCES.includes(buildDistance)) throw qdbError('INVALID_ARGUMENT', [`buildDistance must be 'exact', 'projected' or 'decoded', got ${String(buildDistance)}`]);
+  const seed = options.seed ?? DEFAULTS.seed;
+  if (!Number.isInteger(seed)) throw qdbError('INVALID_ARGUMENT', [`seed must be an integer, got ${String(seed)}`]);
+  return {
+    dim, metric,
+    params: {
+      m, targetDim, rotation, seed, buildDistance,
+      M: positiveInt(options.M, DEFAULTS.M, 'M', 2),
+      efConstruction: positiveInt(options.efConstruction, DEFAULTS.efConstruction, 'efConstruction'),
+      ef: positiveInt(options.ef, DEFAULTS.ef, 'ef'),
+      rerank: positiveInt(options.rerank, DEFAULTS.rerank, 'rerank', 0),
+      flatThreshold: positiveInt(options.flatThreshold, DEFAULTS.flatThreshold, 'flatThreshold', 0),
+    },
+    codec: {
+      m, targetDim: targetOption === 'auto' ? 'auto' : targetDim, rotation, seed,
+      trainSampleSize: positiveInt(options.trainSampleSize, DEFAULTS.trainSampleSize, 'trainSampleSize'),
+      kmeansIterations: positiveInt(options.kmeansIterations, DEFAULTS.kmeansIterations, 'kmeansIterations'),
+    },
+  };
+}
 
 /** Number of rows in `vectors`, after checking that every row has `dim` values. */
 export function countRows(vectors: VectorsInput, dim: number, expectedRows: number): number {

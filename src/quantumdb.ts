@@ -5,43 +5,33 @@
  */
 import { autoTune, resolveAutoTune, type AutoTuneOutcome, type ResolvedAutoTune } from './codec/auto-tune.js';
 import { decodeCodecFile, encodeCodecFile, type CodecFile } from './codec/codec-file.js';
-import { chooseCodec, loadLearnedCodec, loadLinearCodec, readLinearCodec, trainLearnedCodec, validateLinearCodecs, type LearnedCodecWeights, type LinearCodec } from './codec/learned-codec.js';
-import { encodeRows, refineWithOpq, sampleSlots, trainPqCodec, type PqCodecConfig } from './codec/pq-codec.js';
-import { isQuantumDBError, qdbError } from './errors.js';
+import { buildCodec } from './codec/build-codec.js';
+import { loadLearnedCodec, loadLinearCodec, readLinearCodec, type LearnedCodecWeights } from './codec/learned-codec.js';
+import { encodeRows, type PqCodecConfig } from './codec/pq-codec.js';
+import { qdbError } from './errors.js';
 import { IdMap } from './ids.js';
 import { SlotMetadata } from './metadata.js';
-import { checkMetadata, checkQuery, copyRows, countRows, positiveInt } from './input.js';
+import { checkMetadata, checkQuery, copyRows, countRows, positiveInt, resolveOptions } from './input.js';
 import { ioError, writeFileAtomic } from './formats/atomic-file.js';
 import { buildFromStream, exportStream, type ExportStreamOptions, type FromStreamOptions } from './formats/stream-io.js';
 import { planFilter, type FilterPlan } from './search/filter.js';
-import { loadImage, openImage, saveImage, snapshotImage, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
+import { checkIds, loadImage, openImage, saveImage, snapshotImage, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
 import { xxh64At } from './storage/checksum.js';
 import { MappedRows } from './storage/row-store.js';
-import type { StringTable } from './storage/section-codecs.js';
 import type {
   AutoTuneReport, BuildOptions, BuildProgress, CodecReport, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchHit, SearchOptions,
   StoredEntry, VectorInput, VectorsInput,
 } from './types.js';
 import { KERNEL_BUILD, KERNEL_FILTER, KERNEL_METRIC, Kernels } from './wasm/abi.js';
 
-const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
 /** Rows inserted into the graph between progress reports and event-loop turns. */
 const GRAPH_CHUNK = 1_000;
 /** Memory grows by half again when full, so n appends cost O(n) copies in total. */
 const GROWTH = 1.5;
-/** OPQ refinement rounds by default (Ge et al. report most of the gain within ten). */
-const DEFAULT_OPQ_ITERATIONS = 8;
-/** `codec: 'auto'` tries OPQ and the learned codec from this many vectors up: below it they gained nothing measurable and cost most of the build. */
-export const AUTO_CODEC_MIN_ROWS = 50_000;
-const DEFAULT_TRAIN_BUDGET_SECONDS = 60;
-/** Rows in one learned-codec training batch (8 anchors × 32 neighbours, learned-codec.ts defaults). */
-const LEARNED_BATCH_ROWS = 256;
-const CODECS = ['auto', 'pq', 'opq', 'learned'] as const;
 /** Rows staged in kernel scratch at a time while adding. */
 const STAGE_ROWS = 4_096;
 /** `save()` compacts first when more than this fraction of slots are deleted. */
 export const AUTO_COMPACT_RATIO = 0.25;
-const DEFAULTS = { seed: 42, M: 16, efConstruction: 200, ef: 160, rerank: 160, flatThreshold: 2_000, trainSampleSize: 20_000, kmeansIterations: 20 };
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -91,39 +81,11 @@ export class QuantumDB {
    * @throws QuantumDBError `WASM_UNAVAILABLE` when the runtime lacks WebAssembly SIMD.
    */
   constructor(options: QuantumDBOptions) {
-    if (typeof options !== 'object' || options === null) throw qdbError('INVALID_ARGUMENT', ['pass an options object such as { dim: 768 }']);
-    this.dim = positiveInt(options.dim, NaN, 'dim');
-    this.metric = options.metric ?? 'cosine';
-    if (!METRICS.includes(this.metric)) throw qdbError('INVALID_ARGUMENT', [`metric must be one of ${METRICS.join(', ')}, got ${String(options.metric)}`]);
-    const rotation = options.rotation ?? 'pca';
-    if (rotation !== 'pca' && rotation !== 'none') throw qdbError('INVALID_ARGUMENT', [`rotation must be 'pca' or 'none', got ${String(rotation)}`]);
-    const m = positiveInt(options.m, Math.min(16, this.dim), 'm');
-    if (m > this.dim) throw qdbError('INVALID_ARGUMENT', [`m (${m}) cannot exceed dim (${this.dim})`]);
-    const largestTarget = rotation === 'none' ? this.dim : Math.floor(Math.min(this.dim, 256) / m) * m;
-    const targetOption = options.targetDim === undefined || options.targetDim === 'auto' ? (rotation === 'none' ? this.dim : 'auto') : options.targetDim;
-    const targetDim = targetOption === 'auto' ? largestTarget : positiveInt(targetOption, largestTarget, 'targetDim');
-    if (targetDim % m !== 0 || targetDim > this.dim || (rotation === 'none' && targetDim !== this.dim)) {
-      throw qdbError('INVALID_ARGUMENT', [rotation === 'none'
-        ? `with rotation 'none', dim (${this.dim}) must be a multiple of m (${m}); use rotation 'pca' or another m`
-        : `targetDim (${targetDim}) must be a multiple of m (${m}) and at most dim (${this.dim})`]);
-    }
-    const buildDistance = options.buildDistance ?? 'projected';
-    if (!(buildDistance in KERNEL_BUILD)) throw qdbError('INVALID_ARGUMENT', [`buildDistance must be 'exact', 'projected' or 'decoded', got ${String(buildDistance)}`]);
-    const seed = options.seed ?? DEFAULTS.seed;
-    if (!Number.isInteger(seed)) throw qdbError('INVALID_ARGUMENT', [`seed must be an integer, got ${String(seed)}`]);
-    this.params = {
-      m, targetDim, rotation, seed, buildDistance,
-      M: positiveInt(options.M, DEFAULTS.M, 'M', 2),
-      efConstruction: positiveInt(options.efConstruction, DEFAULTS.efConstruction, 'efConstruction'),
-      ef: positiveInt(options.ef, DEFAULTS.ef, 'ef'),
-      rerank: positiveInt(options.rerank, DEFAULTS.rerank, 'rerank', 0),
-      flatThreshold: positiveInt(options.flatThreshold, DEFAULTS.flatThreshold, 'flatThreshold', 0),
-    };
-    this.codec = {
-      m, targetDim: targetOption === 'auto' ? 'auto' : targetDim, rotation, seed,
-      trainSampleSize: positiveInt(options.trainSampleSize, DEFAULTS.trainSampleSize, 'trainSampleSize'),
-      kmeansIterations: positiveInt(options.kmeansIterations, DEFAULTS.kmeansIterations, 'kmeansIterations'),
-    };
+    const resolved = resolveOptions(options);
+    this.dim = resolved.dim;
+    this.metric = resolved.metric;
+    this.params = resolved.params;
+    this.codec = resolved.codec;
     this.configure(this.kernels);
   }
 
@@ -277,7 +239,13 @@ export class QuantumDB {
       this.autoTuneReport = null;
       const tuned = tune && (await this.tune(tune, options));
       const t0 = performance.now();
-      if (!this.codecImported) await this.trainCodec(n, options, report, tuned);
+      if (!this.codecImported) {
+        this.learned = undefined;
+        const codec = await buildCodec({ kernels: this.kernels, dim: this.dim, metric: this.metric, seed: this.params.seed, slotCount: n, config: this.codec }, options, report, tuned);
+        this.params.targetDim = codec.targetDim;
+        this.codecReport = codec.report;
+        this.learned = codec.learned;
+      }
       const t1 = await this.buildGraph(this.kernels, report);
       this.buildSeconds.codec = (t1 - t0) / 1000;
       this.buildSeconds.graph = (performance.now() - t1) / 1000;
@@ -309,69 +277,6 @@ export class QuantumDB {
     return outcome;
   }
 
-  /**
-   * Trains the codec `options.codec` asks for (see {@link BuildOptions.codec}), or the auto-tuner's
-   * choice with its training settings, and loads it into the kernels.
-   */
-  private async trainCodec(n: number, options: BuildOptions, report: (phase: BuildProgress['phase'], done: number, total: number) => Promise<void>, tuned?: AutoTuneOutcome): Promise<void> {
-    const codec = tuned?.codec ?? options.codec ?? 'auto';
-    const requested = (kind: string) => (tuned && options.codec !== kind ? `the auto-tuner's trials kept ${kind}` : `codec '${kind}' requested`);
-    if (!CODECS.includes(codec)) throw qdbError('INVALID_ARGUMENT', [`codec must be one of ${CODECS.join(', ')}, got ${String(codec)}`]);
-    const opqIterations = positiveInt(options.opqIterations, DEFAULT_OPQ_ITERATIONS, 'opqIterations');
-    const budget = options.trainBudgetSeconds ?? DEFAULT_TRAIN_BUDGET_SECONDS;
-    if (!(typeof budget === 'number' && budget > 0)) throw qdbError('INVALID_ARGUMENT', [`trainBudgetSeconds must be a positive number, got ${String(budget)}`]);
-    const { kernels } = this;
-    this.learned = undefined;
-    kernels.check(kernels.raw.encoderUse(0), 'switching the encoder off');
-    const trained = await trainPqCodec(kernels, this.dim, n, this.codec, report);
-    this.params.targetDim = trained.targetDim;
-    // The auto-tuner compares the learned codec only when its trials kept it.
-    const compare = codec === 'auto' && (n >= AUTO_CODEC_MIN_ROWS || tuned !== undefined);
-    const none = { pq: null, opq: null, learned: null };
-    if (codec === 'pq' || (codec === 'auto' && !compare)) {
-      this.codecReport = { kind: 'pq', backend: null, trainSeconds: 0, validation: none, reason: codec === 'pq' ? requested('pq') : `fewer than ${AUTO_CODEC_MIN_ROWS} vectors: PQ (OPQ and the learned codec are compared from ${AUTO_CODEC_MIN_ROWS} up)` };
-      return;
-    }
-    const { m, targetDim } = this.params;
-    const pq = readLinearCodec(kernels, 'pq', this.dim, targetDim, m);
-    let opq: LinearCodec | null = null;
-    if (codec !== 'learned') {
-      await refineWithOpq(kernels, trained.sample, this.codec, opqIterations, report);
-      opq = readLinearCodec(kernels, 'opq', this.dim, targetDim, m);
-    }
-    if (codec === 'opq') {
-      this.codecReport = { kind: 'opq', backend: null, trainSeconds: 0, validation: none, reason: requested('opq') };
-      return;
-    }
-    const sample = this.sampleRows(Math.min(n, this.codec.trainSampleSize));
-    try {
-      const { weights, report: learnedReport } = await trainLearnedCodec(sample, this.metric, pq, opq,
-        {
-          trainBudgetSeconds: budget, seed: this.params.seed, trainSampleSize: this.codec.trainSampleSize, backend: options.trainBackend ?? 'auto',
-          // One epoch is one pass over the sample in batches of LEARNED_BATCH_ROWS rows.
-          ...(options.trainEpochs === undefined ? {} : { maxSteps: Math.ceil(positiveInt(options.trainEpochs, 1, 'trainEpochs') * sample.length / this.dim / LEARNED_BATCH_ROWS) }),
-          ...tuned?.learned,
-        },
-        ({ done, total, backend }) => options.onProgress?.({ phase: 'learned', done, total, backend }));
-      const choice = codec === 'learned' ? { kind: 'learned' as const, reason: requested('learned') } : chooseCodec(learnedReport.validation);
-      this.codecReport = { kind: choice.kind, backend: learnedReport.backend, trainSeconds: learnedReport.trainSeconds, validation: { ...learnedReport.validation }, reason: choice.reason };
-      if (choice.kind === 'learned') {
-        loadLearnedCodec(kernels, weights);
-        this.learned = weights;
-      } else {
-        loadLinearCodec(kernels, choice.kind === 'opq' ? (opq as LinearCodec) : pq);
-      }
-    } catch (e) {
-      // 'auto' without TensorFlow.js installed compares the linear codecs only.
-      if (codec === 'learned' || !isQuantumDBError(e) || e.code !== 'INVALID_ARGUMENT') throw e;
-      const validation = validateLinearCodecs(sample, this.metric, pq, opq, { seed: this.params.seed });
-      const kind = opq !== null && (validation.opq as number) > validation.pq ? 'opq' : 'pq';
-      loadLinearCodec(kernels, kind === 'opq' ? (opq as LinearCodec) : pq);
-      this.codecReport = { kind, backend: null, trainSeconds: 0, validation: { ...validation, learned: null }, reason: `${e.message} Compared PQ and OPQ only: ${kind} has the best validation 10-recall@10` };
-    }
-    kernels.raw.codecLoaded();
-  }
-
   /** The codec in use as a codec file. */
   private codecFileBytes(): Uint8Array {
     if (this.learned) return encodeCodecFile({ kind: 'learned', metric: this.metric, weights: this.learned });
@@ -395,14 +300,6 @@ export class QuantumDB {
     this.kernels.raw.codecLoaded();
     this.codecImported = true;
     this.codecReport = { kind: file.kind, backend: null, trainSeconds: 0, validation: { pq: null, opq: null, learned: null }, reason };
-  }
-
-  /** `count` seeded stored rows (preprocessed: unit length under cosine), row-major. */
-  private sampleRows(count: number): Float32Array {
-    const slots = sampleSlots(this.idMap.slotCount, count, this.params.seed ^ 0x1ea7);
-    const out = new Float32Array(slots.length * this.dim);
-    slots.forEach((slot, i) => out.set(this.kernels.f32(this.kernels.raw.rowPtr(slot), this.dim), i * this.dim));
-    return out;
   }
 
   /**
@@ -859,7 +756,7 @@ export class QuantumDB {
     const keepMapped = config.built && (options.vectors !== 'memory' || image.rows.available === false);
     if (keepMapped) raw.dropVectors();
     // Before anything else is allocated, so that the regions reserved next reuse its scratch pages.
-    this.checkIds(image.ids, image.deleted);
+    checkIds(this.kernels, image.ids, image.deleted);
     this.reserve(Math.max(n, 1));
     const { m, targetDim, M } = this.params;
     if (image.codec) {
@@ -895,25 +792,5 @@ export class QuantumDB {
     this.built = config.built;
     Object.assign(this.buildSeconds, config.buildSeconds);
     this.readOnly = options.readOnly === true;
-  }
-
-  /** Has the kernels check that every live id of a file is non-empty and unique. */
-  private checkIds(ids: StringTable, deleted: Uint8Array): void {
-    const { kernels } = this;
-    const raw = kernels.raw;
-    const offsetsPtr = raw.arenaAlloc(ids.offsets.byteLength);
-    const blobPtr = raw.arenaAlloc(Math.max(ids.blob.length, 1));
-    const deletedPtr = raw.arenaAlloc(Math.max(deleted.length, 1));
-    try {
-      kernels.u32(offsetsPtr, ids.offsets.length).set(ids.offsets);
-      kernels.u8(blobPtr, ids.blob.length).set(ids.blob);
-      kernels.u8(deletedPtr, deleted.length).set(deleted);
-      const bad = raw.idsFirstInvalid(offsetsPtr, blobPtr, ids.count, deletedPtr);
-      if (bad >= 0) throw qdbError('CORRUPT_FILE', [`not a valid QuantumDB database: slot ${bad} has ${ids.at(bad) === '' ? 'an empty' : 'a duplicate'} id`], { slot: bad });
-    } finally {
-      raw.arenaFree(deletedPtr);
-      raw.arenaFree(blobPtr);
-      raw.arenaFree(offsetsPtr);
-    }
   }
 }

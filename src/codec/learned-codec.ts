@@ -224,51 +224,6 @@ export function initFromLinear(codec: LinearCodec, hidden?: number): LearnedCode
   return { dim, hidden: h, targetDim: t, m, w1, b1, w2, b2: rotMean, codebooks, logScale: new Float32Array(m), decoderW, decoderB };
 }
 
-/**
- * Eigen-decomposition of a symmetric `(n, n)` f64 matrix by cyclic Jacobi rotations (Golub & Van
- * Loan, "Matrix Computations", §8.5); `n` is at most `targetDim` here, so O(n³) per sweep is cheap.
- * @returns eigenvalues, descending, and the matching unit eigenvectors as rows `(n, n)`
- */
-export function symmetricEigen(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const a = matrix.slice();
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 50; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += (a[p * n + q] as number) ** 2;
-    if (off < 1e-22 * Math.max(1e-300, a.reduce((x, y, i) => (i % (n + 1) === 0 ? x + y * y : x), 0))) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q] as number;
-        if (apq === 0) continue;
-        const theta = ((a[q * n + q] as number) - (a[p * n + p] as number)) / (2 * apq);
-        const tan = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(tan * tan + 1), s = tan * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p] as number, akq = a[k * n + q] as number;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k] as number, aqk = a[q * n + k] as number;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vpk = v[p * n + k] as number, vqk = v[q * n + k] as number;
-          v[p * n + k] = c * vpk - s * vqk;
-          v[q * n + k] = s * vpk + c * vqk;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => (a[y * n + y] as number) - (a[x * n + x] as number) || x - y);
-  const values = Float64Array.from(order, (i) => a[i * n + i] as number);
-  const vectors = new Float64Array(n * n);
-  order.forEach((i, r) => vectors.set(v.subarray(i * n, (i + 1) * n), r * n));
-  return { values, vectors };
-}
-
 /** A seeded random `(k, k)` orthogonal matrix: Gram–Schmidt on Gaussian rows. */
 function randomOrthogonal(k: number, seed: number): Float64Array {
   const random = mulberry32(seed);
@@ -487,6 +442,31 @@ export class CodecEvaluator {
       if (mine[0] === truth[0]) hit1++;
     }
     return { recall10: hit10 / (10 * (q1 - q0)), recall1: hit1 / (q1 - q0), codes };
+  }
+
+  /**
+   * Eigen-decomposition of a symmetric `(n, n)` f64 matrix (Householder + QL in the kernels).
+   * @returns eigenvalues, descending (ties in index order), and the matching unit eigenvectors as rows `(n, n)`
+   */
+  eigen(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+    const { k } = this;
+    const a = k.raw.arenaAlloc(matrix.byteLength);
+    const valuesPtr = k.raw.arenaAlloc(n * 8);
+    const vectorsPtr = k.raw.arenaAlloc(matrix.byteLength);
+    try {
+      k.f64(a, n * n).set(matrix);
+      k.check(k.raw.kernelSymmetricEigen(a, n, valuesPtr, vectorsPtr), 'the eigen-decomposition of the latent covariance');
+      const raw = k.f64(valuesPtr, n);
+      const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => (raw[y] as number) - (raw[x] as number) || x - y);
+      const rows = k.f64(vectorsPtr, n * n);
+      const vectors = new Float64Array(n * n);
+      order.forEach((i, r) => vectors.set(rows.subarray(i * n, (i + 1) * n), r * n));
+      return { values: Float64Array.from(order, (i) => raw[i] as number), vectors };
+    } finally {
+      k.raw.arenaFree(vectorsPtr);
+      k.raw.arenaFree(valuesPtr);
+      k.raw.arenaFree(a);
+    }
   }
 
   private put(values: Float32Array): number {
@@ -725,7 +705,7 @@ function chooseStart(
   let codec = base;
   const candidates = o.effectiveDims.filter((e) => Number.isInteger(e) && e > 0 && e < dsub);
   if (candidates.length > 0) {
-    const eigen = symmetricEigen(gramMatrix(rt, y, t), t);
+    const eigen = ev.eigen(gramMatrix(rt, y, t), t);
     for (const e of candidates) {
       const reduced = reducedCodec(rt, base, y, eigen, e, o.seed + e);
       const r = stopRecall(initFromLinear(reduced));

@@ -20,6 +20,7 @@ import { ioError, writeFileAtomic } from '../formats/atomic-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors.js';
 import { decodeCodecFile, type CodecFile } from '../codec/codec-file.js';
 import type { AutoTuneReport, CodecReport, QuantumDBStats } from '../types.js';
+import type { Kernels } from '../wasm/abi.js';
 import { isMmapAvailable, mapFile } from './mmap.js';
 import { chunkChecksums, encodedRowBytes, MappedRows, VECTOR_CHUNK_SHIFT } from './row-store.js';
 import { bytesSource, decodeQdb, encodeQdb, planQdb, qdbPieces, SectionKind, VectorEncoding, type QdbByteSource, type QdbFile, type QdbSectionInput } from './qdb-layout.js';
@@ -301,4 +302,27 @@ function checkConfig(c: StoredConfig, offset: number): void {
     && c.graph && int(c.graph.upperWords) && int(c.graph.nodeCount) && int(c.graph.entryPoint, -1) && int(c.graph.maxLevel, -1) && int(c.graph.levelState)
     && c.graph.entryPoint < c.slotCount && c.graph.nodeCount <= c.slotCount;
   if (!ok) throw corrupt(offset, 'the configuration has missing or out-of-range fields');
+}
+
+/**
+ * Has the kernels check that every live id of a file is non-empty and unique (by sorting hashes,
+ * in scratch memory that is freed again).
+ * @throws QuantumDBError `CORRUPT_FILE` naming the first offending slot.
+ */
+export function checkIds(kernels: Kernels, ids: StringTable, deleted: Uint8Array): void {
+  const raw = kernels.raw;
+  const offsetsPtr = raw.arenaAlloc(ids.offsets.byteLength);
+  const blobPtr = raw.arenaAlloc(Math.max(ids.blob.length, 1));
+  const deletedPtr = raw.arenaAlloc(Math.max(deleted.length, 1));
+  try {
+    kernels.u32(offsetsPtr, ids.offsets.length).set(ids.offsets);
+    kernels.u8(blobPtr, ids.blob.length).set(ids.blob);
+    kernels.u8(deletedPtr, deleted.length).set(deleted);
+    const bad = raw.idsFirstInvalid(offsetsPtr, blobPtr, ids.count, deletedPtr);
+    if (bad >= 0) throw qdbError('CORRUPT_FILE', [`not a valid QuantumDB database: slot ${bad} has ${ids.at(bad) === '' ? 'an empty' : 'a duplicate'} id`], { slot: bad });
+  } finally {
+    raw.arenaFree(deletedPtr);
+    raw.arenaFree(blobPtr);
+    raw.arenaFree(offsetsPtr);
+  }
 }

@@ -76,6 +76,7 @@ export interface KernelExports {
   codecLut(qPtr: number, targetDim: number, m: number, codebooksPtr: number, l2: number, lutPtr: number): void;
   codecAdcScan(lutPtr: number, m: number, codesPtr: number, n: number, outPtr: number): void;
   // `.qdb` format 2 (assembly/checksum.ts, assembly/ids.ts).
+  kernelSymmetricEigen(aPtr: number, n: number, valuesPtr: number, vectorsPtr: number): number;
   xxh64Reset(): void;
   xxh64Update(ptr: number, len: number): number;
   xxh64Digest(ptr: number, len: number): bigint;
