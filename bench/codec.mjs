@@ -180,7 +180,7 @@ async function runDataset(mods, ds, budget, log, o = {}) {
   for (let q = 0; q < ds.nQueries; q++) truth10.set(gt.subarray(q * 100, q * 100 + 10), q * 10);
   const set = { dim: ds.dim, queries: ds.queries, base: ds.base, truth: truth10 };
   const l2 = ds.metric === 'l2';
-  const ev = new L.CodecEvaluator();
+  const ev = new mods.E.CodecEvaluator();
   const out = { name: ds.name, metric: ds.metric, nBase: ds.nBase, nQueries: ds.nQueries, dim: ds.dim, codecs: {}, notes: [], machine: machineInfo(), budgetSeconds: budget };
 
   const pq = await buildLinear(QuantumDB, ds, gt, 'pq');
@@ -284,11 +284,12 @@ async function main() {
     const { QuantumDB } = await server.ssrLoadModule('/src/index.ts');
     const L = await server.ssrLoadModule('/src/codec/learned-codec.ts');
     const T = await server.ssrLoadModule('/src/codec/auto-tune-trial.ts');
+    const E = await server.ssrLoadModule('/src/codec/codec-evaluator.ts');
     const machine = machineInfo();
     log(`${machineLine(machine)}; load ${machine.load1}`);
     const datasets = [];
-    if (o.dataset !== 'synth') datasets.push(await runDataset({ QuantumDB, L, T }, mnist784(), o.budget, log, o));
-    if (o.dataset !== 'mnist') datasets.push(await runDataset({ QuantumDB, L, T }, await synth768({ nBase: o.synthBase, nQueries: 1000 }), o.budget, log, o));
+    if (o.dataset !== 'synth') datasets.push(await runDataset({ QuantumDB, L, T, E }, mnist784(), o.budget, log, o));
+    if (o.dataset !== 'mnist') datasets.push(await runDataset({ QuantumDB, L, T, E }, await synth768({ nBase: o.synthBase, nQueries: 1000 }), o.budget, log, o));
     if (o.only === 'autotune') {
       for (const d of datasets) console.log([`### ${d.name} (${d.nBase} × ${d.dim}), load average ${d.machine.load1} at the start`, '', ...autoTuneTable(d.autoTune)].join('\n'));
       return;

@@ -11,8 +11,9 @@
  */
 import type { AutoTuneConfig, AutoTuneFigures, CodecKind, Metric, QuantumDBStats } from '../types.js';
 import { KERNEL_BUILD, KERNEL_METRIC, Kernels } from '../wasm/abi.js';
+import { CodecEvaluator } from './codec-evaluator.js';
 import {
-  CodecEvaluator, chooseCodec, initFromLinear, loadLearnedCodec, loadLinearCodec, readLinearCodec, trainLearnedCodec, validateLinearCodecs,
+  chooseCodec, initFromLinear, loadLearnedCodec, loadLinearCodec, readLinearCodec, trainLearnedCodec, validateLinearCodecs,
   type LearnedCodecOptions, type LearnedCodecWeights, type LinearCodec,
 } from './learned-codec.js';
 import { refineWithOpq, trainCodebooks, type PqCodecConfig } from './pq-codec.js';

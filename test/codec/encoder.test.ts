@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CodecEvaluator, initFromLinear, type LearnedCodecWeights } from '../../src/codec/learned-codec.js';
+import { CodecEvaluator } from '../../src/codec/codec-evaluator.js';
+import { initFromLinear, type LearnedCodecWeights } from '../../src/codec/learned-codec.js';
 import { encodeWithTf, loadTensorflow } from '../../src/codec/train.js';
 import { Kernels } from '../../src/wasm/abi.js';
 import { uniform } from '../data.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CodecEvaluator, chooseCodec, initFromLinear, trainLearnedCodec, validateLinearCodecs, type LinearCodec } from '../../src/codec/learned-codec.js';
+import { CodecEvaluator } from '../../src/codec/codec-evaluator.js';
+import { chooseCodec, initFromLinear, trainLearnedCodec, validateLinearCodecs, type LinearCodec } from '../../src/codec/learned-codec.js';
 import { encodeWithTf, exactKnn, loadTensorflow, TrainSession, type TrainBatch, type TrainOptions } from '../../src/codec/train.js';
 import { clustered } from '../data.js';
 
