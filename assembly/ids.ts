@@ -4,7 +4,8 @@
  * strings: every live slot's id must be non-empty and unique. Each live id becomes a (FNV-1a hash,
  * slot) pair; a stable LSD radix sort on the hash brings equal hashes together, and only those
  * are compared byte by byte. Sorting streams through memory, where a hash table of a million
- * entries would miss the cache on nearly every probe (measured: 100 ms against about 15).
+ * entries would miss the cache on nearly every probe (1M ids, measured on a loaded 2-core machine:
+ * 103–109 ms for the hash table, 37–39 ms for the sort).
  */
 
 const DIGIT_BITS: u32 = 11;

@@ -2,13 +2,16 @@
  * @module bench/kernels
  * Micro-benchmarks of the WASM kernels against plain-JS versions of the same loops (tinybench):
  * ADC distance per 16-byte code in sequential and random order over 1M codes, the 16×256 lookup
- * table from a 256-d query, one k-means iteration of one subspace, and a 768-d dot product.
+ * table from a 256-d query, one k-means iteration of one subspace, a 768-d dot product, and the
+ * `.qdb` section checksum over 16 MiB: XXH64 in WASM (format 2, hashed in place as `open` does)
+ * against the JS CRC32C of format 1 (`src/storage/checksum.ts`, loaded through Vite).
  * Writes the `kernels` section of docs/benchmarks.md.
  *
  * Usage: `node bench/kernels.mjs` (after `npm run build`).
  */
 import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
+import { createServer } from 'vite';
 import { machineLine, publishSection } from './report.mjs';
 import { machineInfo } from './measure.mjs';
 import { mulberry32 } from './datasets.mjs';
@@ -99,6 +102,20 @@ function dotJs() {
   return s;
 }
 
+// 16 MiB of patterned bytes in kernel memory, and a JS copy for CRC32C.
+const CHECKSUM_BYTES = 16 << 20;
+const checksumPtr = k.arenaAlloc(CHECKSUM_BYTES);
+u8(checksumPtr, CHECKSUM_BYTES).forEach((_, i, a) => { a[i] = (i * 2654435761) >>> 24; });
+const checksumJs = u8(checksumPtr, CHECKSUM_BYTES).slice();
+const vite = await createServer({ root: new URL('..', import.meta.url).pathname, server: { middlewareMode: true, hmr: false, watch: null }, appType: 'custom', logLevel: 'error' });
+const { crc32c } = await vite.ssrLoadModule('/src/storage/checksum.ts');
+await vite.close();
+function xxh64InPlace() {
+  k.xxh64Reset();
+  const done = k.xxh64Update(checksumPtr, CHECKSUM_BYTES);
+  return k.xxh64Digest(checksumPtr + done, CHECKSUM_BYTES - done);
+}
+
 const bench = new Bench({ time: 400, warmupTime: 100 });
 const perCode = new Map();
 const adcTask = (name, slots, wasmSide) => {
@@ -116,6 +133,8 @@ bench.add('k-means iteration, one subspace, 20k rows — WASM SIMD', () => k.tra
 bench.add('k-means iteration, one subspace, 20k rows — plain JS', kmeansIterationJs);
 bench.add('768-d dot product — WASM SIMD', () => k.kernelDot(a768, b768, 768));
 bench.add('768-d dot product — plain JS', dotJs);
+bench.add('section checksum, 16 MiB — XXH64, WASM (format 2)', xxh64InPlace);
+bench.add('section checksum, 16 MiB — CRC32C slicing-by-8, plain JS (format 1)', () => crc32c(checksumJs));
 await bench.run();
 
 const rows = bench.tasks.map((task) => {
