@@ -1,9 +1,9 @@
 /**
  * @module checksum
  * XXH64 (Yann Collet's xxHash, 64-bit, seed 0), the section checksum of `.qdb` format 2: four
- * independent 64-bit lanes per 32-byte stripe keep the multipliers busy: 16 MiB in 1.5 ms on the
+ * independent 64-bit lanes per 32-byte stripe keep the multipliers busy: 16 MiB in 1.6 ms on the
  * benchmark machine, where WebAssembly has no CRC instruction and a table-driven CRC32C in
- * JavaScript takes 21 ms (`bench/kernels.mjs`).
+ * JavaScript takes 22 ms (`bench/kernels.mjs`).
  * Streaming: reset, then update with whole stripes, then digest the tail; one stream at a time.
  */
 

@@ -4,7 +4,9 @@
  * ADC distance per 16-byte code in sequential and random order over 1M codes, the 16×256 lookup
  * table from a 256-d query, one k-means iteration of one subspace, a 768-d dot product, and the
  * `.qdb` section checksum over 16 MiB: XXH64 in WASM (format 2, hashed in place as `open` does)
- * against the JS CRC32C of format 1 (`src/storage/checksum.ts`, loaded through Vite).
+ * against the JS CRC32C of format 1 (`src/storage/checksum.ts`, loaded through Vite); and writing
+ * 64 MiB of fresh WebAssembly memory against memory already touched (the page faults that dominate
+ * opening a large file).
  * Writes the `kernels` section of docs/benchmarks.md.
  *
  * Usage: `node bench/kernels.mjs` (after `npm run build`).
@@ -116,6 +118,10 @@ function xxh64InPlace() {
   return k.xxh64Digest(checksumPtr + done, CHECKSUM_BYTES - done);
 }
 
+const TOUCH_PAGES = 1024; // 64 KiB WebAssembly pages: 64 MiB
+const touched = new WebAssembly.Memory({ initial: TOUCH_PAGES });
+new Uint8Array(touched.buffer).fill(1);
+
 const bench = new Bench({ time: 400, warmupTime: 100 });
 const perCode = new Map();
 const adcTask = (name, slots, wasmSide) => {
@@ -135,6 +141,8 @@ bench.add('768-d dot product — WASM SIMD', () => k.kernelDot(a768, b768, 768))
 bench.add('768-d dot product — plain JS', dotJs);
 bench.add('section checksum, 16 MiB — XXH64, WASM (format 2)', xxh64InPlace);
 bench.add('section checksum, 16 MiB — CRC32C slicing-by-8, plain JS (format 1)', () => crc32c(checksumJs));
+bench.add('write 64 MiB of fresh WebAssembly memory (first touch: page faults)', () => new Uint8Array(new WebAssembly.Memory({ initial: TOUCH_PAGES }).buffer).fill(1));
+bench.add('write 64 MiB of WebAssembly memory already touched', () => new Uint8Array(touched.buffer).fill(2));
 await bench.run();
 
 const rows = bench.tasks.map((task) => {

@@ -2,8 +2,8 @@
  * @module storage/checksum
  * The `.qdb` checksums: CRC32C (Castagnoli) for the header, the section table, the 4 KiB chunks of
  * the re-rank vectors and every section of a format-1 file; XXH64 for every section of a format-2
- * file, computed by the WebAssembly kernels (`assembly/checksum.ts`): 16 MiB take 1.5 ms there
- * against 21 ms for the CRC32C below (`bench/kernels.mjs`), so opening a million-vector file
+ * file, computed by the WebAssembly kernels (`assembly/checksum.ts`): 16 MiB take 1.6 ms there
+ * against 22 ms for the CRC32C below (`bench/kernels.mjs`), so opening a million-vector file
  * checks its 150 MB of codes and graph in tens of milliseconds.
  *
  * CRC32C:
