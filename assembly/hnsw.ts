@@ -97,10 +97,10 @@ export function hnswReset(): void {
 }
 
 /** Grows every per-node region to `n` slots. */
-export function hnswReserve(n: i32): void {
+export function hnswReserve(n: i32, zeroLinks: bool = true): void {
   if (n <= capacity) return;
   const linkBytes = <usize>(maxM0 + 1) << 2;
-  hnswLevel0 = growZeroed(hnswLevel0, <usize>capacity * linkBytes, <usize>n * linkBytes);
+  hnswLevel0 = zeroLinks ? growZeroed(hnswLevel0, <usize>capacity * linkBytes, <usize>n * linkBytes) : growScratch(hnswLevel0, <usize>n * linkBytes);
   hnswLevels = growZeroed(hnswLevels, <usize>capacity, <usize>n);
   hnswUpperOffsets = growZeroed(hnswUpperOffsets, <usize>capacity << 2, <usize>n << 2);
   frontier = growScratch(frontier, <usize>(n + 1) << 3);

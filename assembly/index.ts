@@ -79,9 +79,21 @@ export function configure(metricKind: i32, unitLength: bool, dimension: i32, tar
 
 /** Grows every per-node region to hold `n` slots. */
 export function reserve(n: i32): void {
+  reserveRegions(n, true);
+}
+
+/**
+ * Like {@link reserve}, but leaves the codes and the level-0 links unwritten: a file is about to
+ * fill them, and their pages are then first touched (faulted in) by the reads, off this thread.
+ */
+export function reserveForRead(n: i32): void {
+  reserveRegions(n, false);
+}
+
+function reserveRegions(n: i32, zero: bool): void {
   if (n <= capacity) return;
-  spaceReserve(n, pqM);
-  hnswReserve(n);
+  spaceReserve(n, pqM, zero);
+  hnswReserve(n, zero);
   filterReserve(n);
   capacity = n;
 }

@@ -13,7 +13,7 @@ import { BUILD_DECODED, BUILD_EXACT } from './constants';
 import { adcDistance, adcDistance4 } from './adc';
 import { distance } from './distance';
 import { pqDecode, pqM, pqTargetDim } from './pq';
-import { allocZeroed, growZeroed, release } from './arena';
+import { allocZeroed, growScratch, growZeroed, release } from './arena';
 
 export const QUERY_EXACT: i32 = 0;
 export const QUERY_PROJECTED: i32 = 1;
@@ -88,14 +88,14 @@ export function spaceDropVectors(): void {
 }
 
 /** Grows vectors (when resident) and codes to hold `n` slots. */
-export function spaceReserve(n: i32, codeBytes: i32): void {
+export function spaceReserve(n: i32, codeBytes: i32, zeroCodes: bool = true): void {
   if (n <= spaceCapacity) return;
   const chunks = (n + CHUNK_ROWS - 1) >> CHUNK_SHIFT;
   if (spaceVectorsResident && chunks > vectorChunkCount) {
     vectorChunks = growChunks(vectorChunks, vectorChunkCount, chunks, <usize>CHUNK_ROWS * <usize>spaceDim << 2);
     vectorChunkCount = chunks;
   }
-  spaceCodes = growZeroed(spaceCodes, <usize>spaceCapacity * <usize>codeBytes, <usize>n * <usize>codeBytes);
+  spaceCodes = zeroCodes ? growZeroed(spaceCodes, <usize>spaceCapacity * <usize>codeBytes, <usize>n * <usize>codeBytes) : growScratch(spaceCodes, <usize>n * <usize>codeBytes);
   spaceCapacity = n;
 }
 

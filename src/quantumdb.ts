@@ -15,7 +15,7 @@ import { checkMetadata, checkQuery, copyRows, countRows, positiveInt, resolveOpt
 import { ioError, writeFileAtomic } from './formats/atomic-file.js';
 import { buildFromStream, exportStream, type ExportStreamOptions, type FromStreamOptions } from './formats/stream-io.js';
 import { planFilter, type FilterPlan } from './search/filter.js';
-import { checkIds, loadImage, openImage, saveImage, snapshotImage, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
+import { loadImage, openImage, saveImage, snapshotImage, stageIdCheck, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
 import { xxh64At } from './storage/checksum.js';
 import { MappedRows } from './storage/row-store.js';
 import type {
@@ -417,7 +417,7 @@ export class QuantumDB {
    * ```
    */
   static async open(path: string, options: OpenOptions = {}): Promise<QuantumDB> {
-    const { result: db, release } = await openImage(path, options.mmap === true, (image) => QuantumDB.fromImage(image, options));
+    const { result: db, release } = await openImage(path, options.mmap === true, (image) => QuantumDB.fromFileImage(image, options));
     if (db.mapped) db.releaseMapping = release;
     else release();
     return db;
@@ -742,39 +742,93 @@ export class QuantumDB {
   }
 
   private static fromImage(image: LoadedImage, options: OpenOptions): QuantumDB {
-    const { config } = image;
-    const db = new QuantumDB({ dim: config.dim, metric: config.metric, ...config.params });
-    db.restore(image, options);
+    const db = QuantumDB.forImage(image);
+    // Bytes in memory: check the ids first, so that the regions reserved next reuse its scratch pages.
+    stageIdCheck(db.kernels, image.ids, image.deleted)();
+    db.restoreRegions(image, options, false);
+    const { codes, level0 } = db.sectionTargets(image);
+    image.readSection('codes', codes.target, codes.checksum);
+    image.readSection('level0', level0.target, level0.checksum);
+    db.restoreFinish(image, options);
     return db;
   }
 
-  private restore(image: LoadedImage, options: OpenOptions): void {
+  /**
+   * Opens a file's image: codes and level-0 graph (most of the bytes) are read on the thread pool,
+   * which also takes the first-touch page faults of their fresh memory on the other core, while
+   * this thread checks the ids.
+   */
+  private static async fromFileImage(image: LoadedImage, options: OpenOptions): Promise<QuantumDB> {
+    const db = QuantumDB.forImage(image);
+    const checkIds = stageIdCheck(db.kernels, image.ids, image.deleted);
+    db.restoreRegions(image, options, true);
+    const { codes, level0 } = db.sectionTargets(image);
+    // Nothing below allocates kernel memory until the reads settle: they write into it.
+    const reads = Promise.all([
+      image.readSectionAsync('codes', codes.target, codes.checksum, 1),
+      image.readSectionAsync('level0', level0.target, level0.checksum, 2),
+    ]);
+    let checked: unknown;
+    try {
+      checkIds();
+    } catch (e) {
+      checked = e;
+    }
+    await reads;
+    if (checked !== undefined) throw checked;
+    db.restoreFinish(image, options);
+    return db;
+  }
+
+  private static forImage(image: LoadedImage): QuantumDB {
+    return new QuantumDB({ dim: image.config.dim, metric: image.config.metric, ...image.config.params });
+  }
+
+  /** Everything of an image but codes and level-0 links, whose regions are reserved for them. */
+  private restoreRegions(image: LoadedImage, options: OpenOptions, forRead: boolean): void {
     const { config } = image;
-    const n = config.slotCount;
+    const n = Math.max(config.slotCount, 1);
     const { kernels } = this;
     const raw = kernels.raw;
-    const keepMapped = config.built && (options.vectors !== 'memory' || image.rows.available === false);
-    if (keepMapped) raw.dropVectors();
-    // Before anything else is allocated, so that the regions reserved next reuse its scratch pages.
-    checkIds(this.kernels, image.ids, image.deleted);
-    this.reserve(Math.max(n, 1));
-    const { m, targetDim, M } = this.params;
+    if (this.keepsVectorsInFile(image, options)) raw.dropVectors();
+    if (forRead) {
+      // Exactly n slots: the file fills all of them, so they need no zeroing first.
+      raw.reserveForRead(n);
+      this.capacity = n;
+    } else {
+      this.reserve(n);
+    }
+    const { m, targetDim } = this.params;
     if (image.codec) {
       kernels.f32(raw.rotationPtr(), targetDim * this.dim).set(image.codec.rotation);
       kernels.f32(raw.meanPtr(), this.dim).set(image.codec.mean);
       kernels.f32(raw.codebooksPtr(), m * 256 * (targetDim / m)).set(image.codec.codebooks);
       raw.codecLoaded();
     }
-    const level0Bytes = n * (1 + 2 * M) * 4;
-    image.readSection('codes', kernels.u8(raw.codesPtr(), n * m), () => xxh64At(kernels, raw.codesPtr(), n * m));
-    image.readSection('level0', kernels.u8(raw.level0Ptr(), level0Bytes), () => xxh64At(kernels, raw.level0Ptr(), level0Bytes));
-    kernels.u8(raw.levelsPtr(), n).set(image.levels);
-    kernels.u8(raw.upperOffsetsPtr(), n * 4).set(image.upperOffsets);
+    kernels.u8(raw.levelsPtr(), config.slotCount).set(image.levels);
+    kernels.u8(raw.upperOffsetsPtr(), config.slotCount * 4).set(image.upperOffsets);
     raw.graphReserveUpper(config.graph.upperWords);
     kernels.u8(raw.upperPtr(), image.upper.length).set(image.upper);
     const g = config.graph;
     raw.graphRestore(g.entryPoint, g.maxLevel, g.nodeCount, g.upperWords, g.levelState >>> 0);
     if (image.learnedCodec) this.useCodecFile(image.learnedCodec, 'stored with the database');
+  }
+
+  /** Where the codes and the level-0 links go in kernel memory, and their in-place checksums. */
+  private sectionTargets(image: LoadedImage) {
+    const { kernels } = this;
+    const raw = kernels.raw;
+    const n = image.config.slotCount;
+    const region = (ptr: number, bytes: number) => ({ target: kernels.u8(ptr, bytes), checksum: () => xxh64At(kernels, ptr, bytes) });
+    return { codes: region(raw.codesPtr(), n * this.params.m), level0: region(raw.level0Ptr(), n * (1 + 2 * this.params.M) * 4) };
+  }
+
+  /** Checks the graph and takes ids, metadata and vectors once every region is filled. */
+  private restoreFinish(image: LoadedImage, options: OpenOptions): void {
+    const { config } = image;
+    const n = config.slotCount;
+    const { kernels } = this;
+    const raw = kernels.raw;
     this.codecImported = false;
     if (config.codec) this.codecReport = config.codec;
     this.autoTuneReport = config.autoTune ?? null;
@@ -783,7 +837,7 @@ export class QuantumDB {
     for (const slot of image.deletedSlots) raw.markDeleted(slot);
     this.idMap.load(image.ids, image.deleted, image.deletedSlots.length);
     this.metadata.load(n, image.metadata?.texts, image.metadata?.offset);
-    if (keepMapped) {
+    if (this.keepsVectorsInFile(image, options)) {
       this.mapped = image.rows;
     } else {
       for (let slot = 0; slot < n; slot++) image.rows.read(slot, kernels.f32(raw.rowPtr(slot), this.dim));
@@ -792,5 +846,9 @@ export class QuantumDB {
     this.built = config.built;
     Object.assign(this.buildSeconds, config.buildSeconds);
     this.readOnly = options.readOnly === true;
+  }
+
+  private keepsVectorsInFile(image: LoadedImage, options: OpenOptions): boolean {
+    return image.config.built && (options.vectors !== 'memory' || image.rows.available === false);
   }
 }

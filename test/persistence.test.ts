@@ -268,6 +268,26 @@ describe('hostile files', () => {
     expect(again.size).toBe(N - 2);
   });
 
+  it('open() reads codes and graph on the thread pool and still rejects a damaged graph or repeated ids', async () => {
+    const file = decodeQdb((await makeDb()).toBytes());
+    const sections = file.sections.map((info) => ({ kind: info.kind, flags: info.flags, bytes: file.section(info.kind).slice() }));
+    const good = join(dir, 'async-good.qdb');
+    writeFileSync(good, encodeQdb(sections));
+    for (const vectors of ['mapped', 'memory'] as const) {
+      const opened = await QuantumDB.open(good, { vectors });
+      expect(answers(opened)).toEqual(answers(QuantumDB.fromBytes(encodeQdb(sections))));
+      opened.close();
+    }
+    const level0 = decodeQdb(encodeQdb(sections)).info(SectionKind.GRAPH_LEVEL0) as { offset: number; length: number };
+    const flipped = encodeQdb(sections);
+    flipped[level0.offset + level0.length - 5]! ^= 0x08;
+    writeFileSync(join(dir, 'async-flipped.qdb'), flipped);
+    await expectQdbErrorAsync(() => QuantumDB.open(join(dir, 'async-flipped.qdb')), 'CORRUPT_FILE');
+    (sections.find((sec) => sec.kind === SectionKind.IDS) as { bytes: Uint8Array }).bytes = encodeStringTable(idsFor(N).map((id, i) => (i === 9 ? 'v3' : id)));
+    writeFileSync(join(dir, 'async-ids.qdb'), encodeQdb(sections));
+    await expectQdbErrorAsync(() => QuantumDB.open(join(dir, 'async-ids.qdb')), 'CORRUPT_FILE');
+  });
+
   it('finds a damaged vector chunk with positional reads and through a mapping', async () => {
     const db = await makeDb();
     const bytes = db.toBytes();

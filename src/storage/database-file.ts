@@ -95,6 +95,8 @@ export interface LoadedImage extends ImageParts {
    * @throws QuantumDBError `CORRUPT_FILE` when the bytes fail their checksum.
    */
   readSection(part: 'codes' | 'level0', target: Uint8Array, checksumOfTarget: () => bigint): void;
+  /** {@link LoadedImage.readSection} with the reads on the thread pool, in `pieces` parts, when the source is a file. */
+  readSectionAsync(part: 'codes' | 'level0', target: Uint8Array, checksumOfTarget: () => bigint, pieces: number): Promise<void>;
 }
 
 /** Rows encoded per chunk while saving. */
@@ -170,8 +172,8 @@ export function snapshotImage(image: DatabaseImage): Uint8Array {
  * worse: the kernel maps whole large page-cache folios per fault, and 160 re-ranked rows added
  * ~260 MB to the process's RSS. `release` closes the file.
  */
-export async function openImage<T>(path: string, mmap: boolean, use: (image: LoadedImage) => T): Promise<{ result: T; release: () => void }> {
-  const { openSync, fstatSync, readSync, closeSync } = await import('node:fs');
+export async function openImage<T>(path: string, mmap: boolean, use: (image: LoadedImage) => T | Promise<T>): Promise<{ result: T; release: () => void }> {
+  const { openSync, fstatSync, readSync, closeSync, read } = await import('node:fs');
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -185,6 +187,15 @@ export async function openImage<T>(path: string, mmap: boolean, use: (image: Loa
       done += got;
     }
   };
+  const readIntoAsync = async (offset: number, target: Uint8Array) => {
+    for (let done = 0; done < target.length;) {
+      const got = await new Promise<number>((resolve, reject) => {
+        read(fd, target, done, target.length - done, offset + done, (e, n) => (e ? reject(ioError('read', path, e)) : resolve(n)));
+      });
+      if (got === 0) throw qdbError('IO_ERROR', [`${JSON.stringify(path)} ended early while reading it; the file changed while open`], { path, offset });
+      done += got;
+    }
+  };
   const rows: QdbByteSource = {
     byteLength: fstatSync(fd).size,
     read(offset, length) {
@@ -193,11 +204,12 @@ export async function openImage<T>(path: string, mmap: boolean, use: (image: Loa
       return out;
     },
     readInto,
+    readIntoAsync,
   };
   // A file the kernel will not map (address space or a per-mapping limit) is read with positional reads instead.
   const mapped = mmap && (await isMmapAvailable()) ? await mapFile(path).catch(() => undefined) : undefined;
   try {
-    return { result: use(readImage(decodeQdb(mapped ? mapped.bytes : rows), rows, !mapped)), release: () => closeSync(fd) };
+    return { result: await use(readImage(decodeQdb(mapped ? mapped.bytes : rows), rows, !mapped)), release: () => closeSync(fd) };
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -288,6 +300,8 @@ function readImage(file: QdbFile, source: QdbByteSource, keep: boolean): LoadedI
     config, codec, ids, metadata, deleted, deletedSlots: Uint32Array.from(deletedSlots), learnedCodec,
     rows: new MappedRows(source, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0, 2 ** chunkShift),
     readSection: (part, target, checksumOfTarget) => file.sectionInto(part === 'codes' ? SectionKind.CODES : SectionKind.GRAPH_LEVEL0, target, checksumOfTarget),
+    readSectionAsync: (part, target, checksumOfTarget, pieces) =>
+      file.sectionIntoAsync(part === 'codes' ? SectionKind.CODES : SectionKind.GRAPH_LEVEL0, target, checksumOfTarget, pieces),
     levels: upperAll.subarray(0, n),
     upperOffsets: upperAll.subarray(pad4(n), pad4(n) + 4 * n),
     upper: upperAll.subarray(pad4(n) + 4 * n),
@@ -305,24 +319,34 @@ function checkConfig(c: StoredConfig, offset: number): void {
 }
 
 /**
- * Has the kernels check that every live id of a file is non-empty and unique (by sorting hashes,
- * in scratch memory that is freed again).
- * @throws QuantumDBError `CORRUPT_FILE` naming the first offending slot.
+ * Stages the kernels' check that every live id of a file is non-empty and unique (by sorting
+ * hashes): copies the table into kernel scratch now and returns the check, which allocates
+ * nothing new (its working memory is set aside here), so it can run while reads fill other
+ * regions of the same memory.
+ * @returns the check; it frees the scratch and throws `CORRUPT_FILE` naming the first offending slot
  */
-export function checkIds(kernels: Kernels, ids: StringTable, deleted: Uint8Array): void {
+export function stageIdCheck(kernels: Kernels, ids: StringTable, deleted: Uint8Array): () => void {
   const raw = kernels.raw;
+  const count = ids.count;
   const offsetsPtr = raw.arenaAlloc(ids.offsets.byteLength);
   const blobPtr = raw.arenaAlloc(Math.max(ids.blob.length, 1));
   const deletedPtr = raw.arenaAlloc(Math.max(deleted.length, 1));
-  try {
-    kernels.u32(offsetsPtr, ids.offsets.length).set(ids.offsets);
-    kernels.u8(blobPtr, ids.blob.length).set(ids.blob);
-    kernels.u8(deletedPtr, deleted.length).set(deleted);
-    const bad = raw.idsFirstInvalid(offsetsPtr, blobPtr, ids.count, deletedPtr);
+  // The sort's two key arrays (8 bytes per id each) and its bucket counts, with room for the
+  // allocator's size classes: freed just before the check, so the check never grows memory.
+  const workPtr = raw.arenaAlloc(Math.ceil(17.6 * Math.max(count, 1)) + 65_536);
+  kernels.u32(offsetsPtr, ids.offsets.length).set(ids.offsets);
+  kernels.u8(blobPtr, ids.blob.length).set(ids.blob);
+  kernels.u8(deletedPtr, deleted.length).set(deleted);
+  return () => {
+    raw.arenaFree(workPtr);
+    let bad: number;
+    try {
+      bad = raw.idsFirstInvalid(offsetsPtr, blobPtr, count, deletedPtr);
+    } finally {
+      raw.arenaFree(deletedPtr);
+      raw.arenaFree(blobPtr);
+      raw.arenaFree(offsetsPtr);
+    }
     if (bad >= 0) throw qdbError('CORRUPT_FILE', [`not a valid QuantumDB database: slot ${bad} has ${ids.at(bad) === '' ? 'an empty' : 'a duplicate'} id`], { slot: bad });
-  } finally {
-    raw.arenaFree(deletedPtr);
-    raw.arenaFree(blobPtr);
-    raw.arenaFree(offsetsPtr);
-  }
+  };
 }

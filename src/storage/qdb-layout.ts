@@ -118,6 +118,8 @@ export interface QdbByteSource {
   read(offset: number, length: number): Uint8Array;
   /** Fills `target` with the bytes starting at `offset`, without an intermediate buffer. */
   readInto?(offset: number, target: Uint8Array): void;
+  /** {@link QdbByteSource.readInto} on another thread (file reads on the thread pool). */
+  readIntoAsync?(offset: number, target: Uint8Array): Promise<void>;
 }
 
 const H = { MAJOR: 8, MINOR: 10, FLAGS: 12, FILE_LENGTH: 16, COUNT: 24, ENTRY_BYTES: 28, TABLE_CRC: 32, HEADER_CRC: 60 } as const;
@@ -343,6 +345,40 @@ export class QdbFile {
     if (s.length !== target.length) throw corrupt(s.offset, `the ${sectionName(kind)} section holds ${s.length} bytes, ${target.length} expected.`, { section: sectionName(kind) });
     if (this.source.readInto) this.source.readInto(s.offset, target);
     else target.set(readExact(this.source, s.offset, s.length));
+    this.verify(s, target, checksumOfTarget);
+  }
+
+  /**
+   * {@link QdbFile.sectionInto}, with the reads in `pieces` parts on the thread pool when the
+   * source can: the copy and the first touch of fresh `target` pages then happen off this thread,
+   * while it goes on with other work.
+   *
+   * @param kind - The section kind.
+   * @param target - Exactly the section's length; nothing may grow or move it until this settles.
+   * @param checksumOfTarget - As for {@link QdbFile.sectionInto}.
+   * @param pieces - Concurrent reads.
+   * @throws QuantumDBError `CORRUPT_FILE` as {@link QdbFile.sectionInto}; `IO_ERROR` from the reads.
+   * @example
+   * ```ts
+   * await file.sectionIntoAsync(SectionKind.GRAPH_LEVEL0, kernels.u8(level0Ptr, bytes), undefined, 2);
+   * ```
+   */
+  async sectionIntoAsync(kind: number, target: Uint8Array, checksumOfTarget?: () => bigint, pieces = 1): Promise<void> {
+    const readAsync = this.source.readIntoAsync?.bind(this.source);
+    if (!readAsync) {
+      this.sectionInto(kind, target, checksumOfTarget);
+      return;
+    }
+    const s = this.info(kind);
+    if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
+    if (s.length !== target.length) throw corrupt(s.offset, `the ${sectionName(kind)} section holds ${s.length} bytes, ${target.length} expected.`, { section: sectionName(kind) });
+    // Piece boundaries on 4 KiB pages, so no page is faulted in by two readers.
+    const step = Math.ceil(target.length / pieces / 4096) * 4096;
+    const reads: Promise<void>[] = [];
+    for (let at = 0; at < target.length; at += step) reads.push(readAsync(s.offset + at, target.subarray(at, Math.min(at + step, target.length))));
+    const results = await Promise.allSettled(reads);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     this.verify(s, target, checksumOfTarget);
   }
 

@@ -13,6 +13,7 @@ export interface KernelExports {
   ABI_VERSION: WebAssembly.Global;
   configure(metric: number, normalize: number, dim: number, targetDim: number, m: number, hnswM: number, efConstruction: number, buildMode: number, seed: number): number;
   reserve(n: number): void;
+  reserveForRead(n: number): void;
   rowPtr(slot: number): number; storeRows(rowsPtr: number, first: number, n: number): void; vectorBytes(): number;
   codesPtr(): number; queryPtr(): number; outSlotsPtr(): number; outDistsPtr(): number;
   rotationPtr(): number; meanPtr(): number; codebooksPtr(): number; lutPtr(): number;
