@@ -92,8 +92,8 @@ export interface OpenOptions {
   /**
    * Read the sections through a memory mapping made by the optional `@riaskov/mmap-io` addon
    * (`true`, when it is installed), instead of positional reads straight into kernel memory
-   * (default). The result is the same; the mapping measured slower (100k × 768: 123–146 ms against
-   * 56–67 ms to open), because WebAssembly memory cannot alias a mapping, so the sections are
+   * (default). The result is the same; the mapping measured slower (100k × 768: 127 ms against
+   * 51 ms to open, median of 5; docs/benchmarks.md), because WebAssembly memory cannot alias a mapping, so the sections are
    * copied either way, and loading the addon's binary locator costs ~60 ms.
    */
   mmap?: boolean;
