@@ -21,10 +21,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CACHE_DIR, synth768 } from './datasets.mjs';
-import { DEFAULT_DOC, machineLine, publishSection } from './report.mjs';
+import { finishRun, isMainScript, machineLine } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli.js');
@@ -244,13 +244,10 @@ async function main() {
   if (!existsSync(stream1)) cliJson(['compress', files[0].path, stream1]);
   if (!o.skip.has('search')) results.search = benchSearch(o, stream1, dataset.queries, dataset.dim);
   if (!o.skip.has('serve')) results.serve = await benchServe(o, dataset);
-  results.load = [Math.round(load0 * 100) / 100, Math.round(loadavg()[0] * 100) / 100];
-  if (publishSection(SECTION, renderSection(results), { results, resultsPath: RESULTS, printOnly: o.quick })) {
-    log(`wrote ${RESULTS} and the "${SECTION}" section of ${DEFAULT_DOC}`);
-  }
+  finishRun(SECTION, renderSection, results, load0, { resultsPath: RESULTS, quick: o.quick });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (isMainScript(import.meta.url)) {
   main().catch((e) => {
     console.error(e);
     process.exit(1);

@@ -8,6 +8,7 @@
  * Usage: `node bench/report.mjs [--in bench/results/latest.json] [--out docs/benchmarks.md]`
  */
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { summarize } from './measure.mjs';
@@ -200,7 +201,23 @@ function argValue(argv, flag, fallback) {
   return i >= 0 && argv[i + 1] ? resolve(argv[i + 1]) : fallback;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+/** Whether the module at `moduleUrl` is the script node was started with (not an import). */
+export function isMainScript(moduleUrl) {
+  return Boolean(process.argv[1]) && moduleUrl === pathToFileURL(resolve(process.argv[1])).href;
+}
+
+/**
+ * The end of a benchmark script: the load average before and after into `results`, then the
+ * section published (or printed with `--quick`).
+ */
+export function finishRun(section, markdown, results, load0, { resultsPath, quick }) {
+  results.load = [Math.round(load0 * 100) / 100, Math.round(loadavg()[0] * 100) / 100];
+  if (publishSection(section, markdown(results), { results, resultsPath, printOnly: quick })) {
+    console.log(`wrote ${resultsPath} and the "${section}" section of ${DEFAULT_DOC}`);
+  }
+}
+
+if (isMainScript(import.meta.url)) {
   const argv = process.argv.slice(2);
   const input = argValue(argv, '--in', DEFAULT_RESULTS);
   const written = writeReport(JSON.parse(readFileSync(input, 'utf8')), { out: argValue(argv, '--out', DEFAULT_DOC) });

@@ -27,7 +27,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { CACHE_DIR, synth768 } from './datasets.mjs';
 import { machineInfo } from './measure.mjs';
-import { DEFAULT_DOC, machineLine, publishSection } from './report.mjs';
+import { finishRun, isMainScript, machineLine } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_CLI = join(ROOT, 'dist/cli.js');
@@ -230,13 +230,10 @@ async function main() {
   } finally {
     await server.stop();
   }
-  results.load = [Math.round(load0 * 100) / 100, Math.round(loadavg()[0] * 100) / 100];
-  if (publishSection(SECTION, renderSection(results), { results, resultsPath: RESULTS, printOnly: o.quick })) {
-    log(`wrote ${RESULTS} and the "${SECTION}" section of ${DEFAULT_DOC}`);
-  }
+  finishRun(SECTION, renderSection, results, load0, { resultsPath: RESULTS, quick: o.quick });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (isMainScript(import.meta.url)) {
   main().catch((e) => {
     console.error(e);
     process.exit(1);

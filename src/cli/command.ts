@@ -74,13 +74,21 @@ export const COMMON_OPTIONS: OptionSpec = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const COMMON_HELP = `  --json              print the result as JSON on stdout
-  -q, --quiet         no progress bar
-  -h, --help          show this help`;
+const COMMON_HELP: readonly (readonly [string, string])[] = [
+  ['--json', 'print the result as JSON on stdout'],
+  ['-q, --quiet', 'no progress bar'],
+  ['-h, --help', 'show this help'],
+];
+/** Where option descriptions start when a verb's help lists no options of its own. */
+const DEFAULT_HELP_COLUMN = 22;
 
 /** The help text of a verb, common options included. */
 export function helpText(command: Command): string {
-  return `${command.help.trimEnd()}\n${COMMON_HELP}\n`;
+  // The common options line up with the verb's own: the column where its first description starts.
+  const own = /^ {2}-\S.*?\s{2,}(?=\S)/m.exec(command.help);
+  const column = own ? own[0].length : DEFAULT_HELP_COLUMN;
+  const common = COMMON_HELP.map(([flag, text]) => `  ${flag}`.padEnd(column) + text).join('\n');
+  return `${command.help.trimEnd()}\n${common}\n`;
 }
 
 // Arguments such as "-0.5,1" look like options to parseArgs; they are swapped for placeholders first.

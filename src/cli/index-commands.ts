@@ -45,14 +45,14 @@ Trains the learned codec (neural encoder + learnable PQ) on the vectors of a fil
 writes its weights as safetensors, for "quantumdb build --codec".
 
 Options:
-  --data <file>       training vectors (STREAM1/QSTREAM1/PQSTREAM1, .fvecs, .npy, JSONL)
-  -o, --output <file> where to write the codec (required)
-  --auto-tune         search m, targetDim, the HNSW settings and the training settings
-                      (three stages; prints the chosen configuration and every trial)
-  --budget <s>        planned seconds of --auto-tune (default 120)
-  --epochs <n>        training epochs (not with --auto-tune)
-  --metric <name>     cosine (default), l2 or ip
-  --seed <n>          random seed (default 42)
+  --data <file>         training vectors (STREAM1/QSTREAM1/PQSTREAM1, .fvecs, .npy, JSONL)
+  -o, --output <file>   where to write the codec (required)
+  --auto-tune           search m, targetDim, the HNSW settings and the training settings
+                        (three stages; prints the chosen configuration and every trial)
+  --budget <s>          planned seconds of --auto-tune (default 120)
+  --epochs <n>          training epochs (not with --auto-tune)
+  --metric <name>       cosine (default), l2 or ip
+  --seed <n>            random seed (default 42)
 `,
   async run(ctx) {
     const data = requiredOption(ctx.values, 'data');

@@ -81,7 +81,7 @@ Options:
   --read-only               refuse /add, /delete and /build (403)
   --save-on-exit            save the index back to --index on shutdown if it changed
   --shutdown-timeout <s>    seconds to wait for in-flight requests (default 10)
-  --vectors <where>         re-rank vectors left in the file mapping ("mapped", default) or
+  --vectors <where>         re-rank vectors left in the file ("mapped", default) or
                             loaded into memory ("memory": exact inserts, and /build works)
 `,
   async run(ctx) {

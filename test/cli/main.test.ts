@@ -45,6 +45,9 @@ describe('help', () => {
       expect(r.stdout).toBe(helpText(command));
       expect(r.stdout.startsWith(`Usage: quantumdb ${command.name}`)).toBe(true);
       for (const option of Object.keys(command.options)) expect(r.stdout, `${command.name} --${option}`).toContain(`--${option}`);
+      // Every option's description, the common ones included, starts in one column.
+      const columns = r.stdout.split('\n').filter((line) => /^ {2}-/.test(line)).map((line) => /^ {2}-\S.*?\s{2,}(?=\S)/.exec(line)?.[0].length);
+      expect(new Set(columns).size, `${command.name}: ${JSON.stringify(columns)}`).toBe(1);
       expect((await cli(['help', command.name])).stdout).toBe(r.stdout);
     }
   });
@@ -97,9 +100,9 @@ describe('help', () => {
         -k, --top-k <n>       results per query (default 10)
         --ef <n>              beam width of the graph search (default: the index's)
         --rerank <n>          candidates re-scored exactly (default: the index's; 0 = off)
-        --json              print the result as JSON on stdout
-        -q, --quiet         no progress bar
-        -h, --help          show this help
+        --json                print the result as JSON on stdout
+        -q, --quiet           no progress bar
+        -h, --help            show this help
       "
     `);
     expect((await cli(['benchmark', '-h'])).stdout).toMatchInlineSnapshot(`
@@ -117,9 +120,9 @@ describe('help', () => {
         --ef <n[,n...]>         beam widths to measure (default: the index's)
         --rerank <n>            candidates re-scored exactly (default: the index's)
         --warmup <n>            untimed queries before each setting (default 20)
-        --json              print the result as JSON on stdout
-        -q, --quiet         no progress bar
-        -h, --help          show this help
+        --json                  print the result as JSON on stdout
+        -q, --quiet             no progress bar
+        -h, --help              show this help
       "
     `);
     expect((await cli(['serve', '-h'])).stdout).toMatchInlineSnapshot(`
@@ -147,11 +150,11 @@ describe('help', () => {
         --read-only               refuse /add, /delete and /build (403)
         --save-on-exit            save the index back to --index on shutdown if it changed
         --shutdown-timeout <s>    seconds to wait for in-flight requests (default 10)
-        --vectors <where>         re-rank vectors left in the file mapping ("mapped", default) or
+        --vectors <where>         re-rank vectors left in the file ("mapped", default) or
                                   loaded into memory ("memory": exact inserts, and /build works)
-        --json              print the result as JSON on stdout
-        -q, --quiet         no progress bar
-        -h, --help          show this help
+        --json                    print the result as JSON on stdout
+        -q, --quiet               no progress bar
+        -h, --help                show this help
       "
     `);
   });
