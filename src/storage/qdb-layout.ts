@@ -340,9 +340,7 @@ export class QdbFile {
    * ```
    */
   sectionInto(kind: number, target: Uint8Array, checksumOfTarget?: () => bigint): void {
-    const s = this.info(kind);
-    if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
-    if (s.length !== target.length) throw corrupt(s.offset, `the ${sectionName(kind)} section holds ${s.length} bytes, ${target.length} expected.`, { section: sectionName(kind) });
+    const s = this.sectionFitting(kind, target);
     if (this.source.readInto) this.source.readInto(s.offset, target);
     else target.set(readExact(this.source, s.offset, s.length));
     this.verify(s, target, checksumOfTarget);
@@ -369,9 +367,7 @@ export class QdbFile {
       this.sectionInto(kind, target, checksumOfTarget);
       return;
     }
-    const s = this.info(kind);
-    if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
-    if (s.length !== target.length) throw corrupt(s.offset, `the ${sectionName(kind)} section holds ${s.length} bytes, ${target.length} expected.`, { section: sectionName(kind) });
+    const s = this.sectionFitting(kind, target);
     // Piece boundaries on 4 KiB pages, so no page is faulted in by two readers.
     const step = Math.ceil(target.length / pieces / 4096) * 4096;
     const reads: Promise<void>[] = [];
@@ -380,6 +376,14 @@ export class QdbFile {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     this.verify(s, target, checksumOfTarget);
+  }
+
+  /** The entry of section `kind`, which must exist and be exactly as long as `target`. */
+  private sectionFitting(kind: number, target: Uint8Array): QdbSectionInfo {
+    const s = this.info(kind);
+    if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
+    if (s.length !== target.length) throw corrupt(s.offset, `the ${sectionName(kind)} section holds ${s.length} bytes, ${target.length} expected.`, { section: sectionName(kind) });
+    return s;
   }
 
   private verify(s: QdbSectionInfo, bytes: Uint8Array, checksumOfBytes?: () => bigint): void {
