@@ -97,12 +97,12 @@ export function hnswReset(): void {
 }
 
 /** Grows every per-node region to `n` slots. */
-export function hnswReserve(n: i32, zeroLinks: bool = true): void {
+export function hnswReserve(n: i32, zero: bool = true): void {
   if (n <= capacity) return;
   const linkBytes = <usize>(maxM0 + 1) << 2;
-  hnswLevel0 = zeroLinks ? growZeroed(hnswLevel0, <usize>capacity * linkBytes, <usize>n * linkBytes) : growScratch(hnswLevel0, <usize>n * linkBytes);
-  hnswLevels = growZeroed(hnswLevels, <usize>capacity, <usize>n);
-  hnswUpperOffsets = growZeroed(hnswUpperOffsets, <usize>capacity << 2, <usize>n << 2);
+  hnswLevel0 = zero ? growZeroed(hnswLevel0, <usize>capacity * linkBytes, <usize>n * linkBytes) : growScratch(hnswLevel0, <usize>n * linkBytes);
+  hnswLevels = zero ? growZeroed(hnswLevels, <usize>capacity, <usize>n) : growScratch(hnswLevels, <usize>n);
+  hnswUpperOffsets = zero ? growZeroed(hnswUpperOffsets, <usize>capacity << 2, <usize>n << 2) : growScratch(hnswUpperOffsets, <usize>n << 2);
   frontier = growScratch(frontier, <usize>(n + 1) << 3);
   visitedReserve(n);
   capacity = n;
@@ -323,9 +323,9 @@ export function flatSearch(list: usize, n: i32, keep: i32): i32 {
 export function hnswLevelState(): u32 { return levelState; }
 
 /** Makes the upper-layer pool hold `n` u32 words. */
-export function hnswReserveUpper(n: usize): void {
+export function hnswReserveUpper(n: usize, zero: bool = true): void {
   if (n <= upperCapacity) return;
-  hnswUpper = growZeroed(hnswUpper, upperCapacity << 2, n << 2);
+  hnswUpper = zero ? growZeroed(hnswUpper, upperCapacity << 2, n << 2) : growScratch(hnswUpper, n << 2);
   upperCapacity = n;
 }
 
@@ -339,21 +339,45 @@ export function hnswRestore(entry: i32, top: i32, nodes: i32, upperWords: usize,
 }
 
 /**
- * Checks a graph loaded from a file before any search trusts it: link counts within capacity,
- * neighbours inside [0, slots), upper layers inside the pool and present on their neighbours.
+ * Checks the level-0 links of slots [first, end) of a graph loaded from a file, before any search
+ * trusts them: each count within 2·M, each neighbour inside [0, slots). Runs on each piece of the
+ * level-0 section as it arrives, so the check overlaps the reads of the rest.
  * @returns the first bad slot, or -1
  */
-export function hnswValidate(slots: i32): i32 {
+export function hnswValidateLevel0(first: i32, end: i32, slots: i32): i32 {
+  const bound = i32x4.splat(slots);
+  for (let s = first; s < end; s++) {
+    const links = linksAt(s, 0);
+    const count = load<u32>(links);
+    if (count > <u32>maxM0) return s;
+    // Unsigned max over whole groups of four links, then the last few one by one.
+    let widest = i32x4.splat(0);
+    let i: u32 = 0;
+    for (; i + 4 <= count; i += 4) widest = i32x4.max_u(widest, v128.load(links + 4 + (<usize>i << 2)));
+    if (v128.any_true(i32x4.ge_u(widest, bound))) return s;
+    for (; i < count; i++) if (load<u32>(links + 4 + (<usize>i << 2)) >= <u32>slots) return s;
+  }
+  return -1;
+}
+
+/**
+ * Checks the rest of a graph loaded from a file (see {@link hnswValidateLevel0}): the entry point
+ * and levels, upper layers inside the pool, their counts within M and their neighbours inside
+ * [0, slots) and present on that layer.
+ * @returns the first bad slot, or -1
+ */
+export function hnswValidateUpper(slots: i32): i32 {
   if (hnswEntryPoint >= slots || hnswMaxLevel > MAX_LEVEL || (slots > 0 && hnswEntryPoint < 0)) return 0;
   if (hnswEntryPoint >= 0 && <i32>load<u8>(hnswLevels + hnswEntryPoint) != hnswMaxLevel) return hnswEntryPoint;
   for (let s = 0; s < slots; s++) {
     const level = <i32>load<u8>(hnswLevels + s);
+    if (level == 0) continue;
     if (level > hnswMaxLevel) return s;
-    if (level > 0 && <usize>load<u32>(hnswUpperOffsets + (<usize>s << 2)) + <usize>level * <usize>(M + 1) > hnswUpperUsed) return s;
-    for (let l = 0; l <= level; l++) {
+    if (<usize>load<u32>(hnswUpperOffsets + (<usize>s << 2)) + <usize>level * <usize>(M + 1) > hnswUpperUsed) return s;
+    for (let l = 1; l <= level; l++) {
       const links = linksAt(s, l);
       const count = load<u32>(links);
-      if (count > <u32>(l == 0 ? maxM0 : M)) return s;
+      if (count > <u32>M) return s;
       for (let i: u32 = 0; i < count; i++) {
         const n = load<u32>(links + 4 + (<usize>i << 2));
         if (n >= <u32>slots || <i32>load<u8>(hnswLevels + n) < l) return s;

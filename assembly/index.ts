@@ -11,7 +11,7 @@
  *   query (dim f32), projected (targetDim f32), out (k u32 + k f32), training sample
  */
 import { adcBuildLut, adcConfigure, adcDistance, adcDistance4, adcLut, adcOffset } from './adc';
-import { allocZeroed, growZeroed, release } from './arena';
+import { allocZeroed, growScratch, growZeroed, release } from './arena';
 import { BUILD_PROJECTED, METRIC_L2, STATUS_BAD_ARGUMENT, STATUS_OK } from './constants';
 import { distance, dot, dotScalar, l2Sq, l2SqScalar, scale } from './distance';
 import { filterAllowed, filterClearDeleted, filterDeleted, filterDeletedCount, filterMarkDeleted, filterReserve, filterSetMode } from './filter';
@@ -19,7 +19,7 @@ import { heapDrainAscending, heapPop, heapPush, heapTopDist } from './heap';
 import {
   candDists, candSlots, flatSearch, hnswConfigure, hnswEnsureScratch, hnswEntryPoint, hnswGraphBytes, hnswInsert,
   hnswLevel0, hnswLevels, hnswMaxLevel, hnswNodeCount, hnswReserve, hnswReset, hnswSearch, hnswUpper, hnswUpperOffsets,
-  hnswUpperUsed, hnswLevelState, hnswReserveUpper, hnswRestore, hnswSetBuildMode, hnswTakeDistanceCount, hnswValidate, linksAt,
+  hnswUpperUsed, hnswLevelState, hnswReserveUpper, hnswRestore, hnswSetBuildMode, hnswTakeDistanceCount, hnswValidateLevel0, hnswValidateUpper, linksAt,
 } from './hnsw';
 import { kmeansTrain } from './kmeans';
 import { opqRotateStep } from './opq';
@@ -83,8 +83,8 @@ export function reserve(n: i32): void {
 }
 
 /**
- * Like {@link reserve}, but leaves the codes and the level-0 links unwritten: a file is about to
- * fill them, and their pages are then first touched (faulted in) by the reads, off this thread.
+ * Like {@link reserve}, but leaves the codes and the graph's per-node regions unwritten: a file is
+ * about to fill them, and their pages are then first touched (faulted in) by the reads, off this thread.
  */
 export function reserveForRead(n: i32): void {
   reserveRegions(n, false);
@@ -388,10 +388,13 @@ export function setFilterMode(mode: i32): void { filterSetMode(mode); }
 
 // Persistence: regions are filled by the host from a file, then the scalars restored.
 export function levelState(): u32 { return hnswLevelState(); }
-export function graphReserveUpper(words: usize): void { hnswReserveUpper(words); }
+/** Reserves the upper-layer pool for `words` u32, unwritten: a file is about to fill it. */
+export function graphReserveUpperForRead(words: usize): void { hnswReserveUpper(words, false); }
 export function graphRestore(entry: i32, top: i32, nodes: i32, upperWords: usize, state: u32): void { hnswRestore(entry, top, nodes, upperWords, state); }
-/** The first slot whose links are out of bounds, or -1 (checked after a restore). */
-export function graphValidate(slots: i32): i32 { return hnswValidate(slots); }
+/** The first of slots [first, end) whose level-0 links are out of bounds, or -1 (checked as a file's pieces arrive). */
+export function graphValidateLevel0(first: i32, end: i32, slots: i32): i32 { return hnswValidateLevel0(first, end, slots); }
+/** The first slot whose upper-layer links are out of bounds, or -1 (checked after a restore). */
+export function graphValidateUpper(slots: i32): i32 { return hnswValidateUpper(slots); }
 /** Later inserts use `mode` distances (decoded when the vectors are not resident). */
 export function setBuildMode(mode: i32): void { hnswSetBuildMode(mode); }
 /** Drops the resident vectors: an opened database re-ranks from its file mapping. */
@@ -445,6 +448,8 @@ export function decodeRow(slot: u32, out: usize): void { pqDecode(codeOf(slot), 
 
 // Raw kernels, for tests (SIMD against scalar) and micro-benchmarks.
 export function arenaAlloc(bytes: usize): usize { return allocZeroed(bytes); }
+/** Like {@link arenaAlloc}, but not zeroed: for blocks a read fills, whose pages it then touches first. */
+export function arenaAllocUnfilled(bytes: usize): usize { return growScratch(0, bytes); }
 export function arenaFree(ptr: usize): void { release(ptr); }
 export function kernelL2(a: usize, b: usize, n: i32): f32 { return l2Sq(a, b, n); }
 export function kernelL2Scalar(a: usize, b: usize, n: i32): f32 { return l2SqScalar(a, b, n); }
@@ -526,7 +531,7 @@ export function codecAdcScan(lut: usize, m: i32, codes: usize, n: i32, out: usiz
 // Section checksums of `.qdb` format 2 (assembly/checksum.ts).
 export { xxh64Reset, xxh64Update, xxh64Digest } from './checksum';
 // Id table check on open (assembly/ids.ts).
-export { idsFirstInvalid } from './ids';
+export { idTableCheck, idCheckWorkBytes } from './ids';
 // Exhaustive search over a vector file's rows (assembly/scan.ts) and the Vectro+ PQSTREAM1 quantizer (assembly/vectro.ts).
 export { scanCosine, scanCosineScalar, scanDecodeCodes } from './scan';
 export { vectroKmeans, vectroPqEncode } from './vectro';

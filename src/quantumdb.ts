@@ -15,8 +15,8 @@ import { checkMetadata, checkQuery, copyRows, countRows, positiveInt, resolveOpt
 import { ioError, writeFileAtomic } from './formats/atomic-file.js';
 import { buildFromStream, exportStream, type ExportStreamOptions, type FromStreamOptions } from './formats/stream-io.js';
 import { planFilter, type FilterPlan } from './search/filter.js';
-import { loadImage, openImage, saveImage, snapshotImage, stageIdCheck, type DatabaseImage, type LoadedImage } from './storage/database-file.js';
-import { xxh64At } from './storage/checksum.js';
+import { saveImage, snapshotImage, type DatabaseImage, type LoadedImage, type StoredConfig } from './storage/database-file.js';
+import { graphLinksCorrupt, loadImage, openImage, type ImageReceiver } from './storage/image-load.js';
 import { MappedRows } from './storage/row-store.js';
 import type {
   AutoTuneReport, BuildOptions, BuildProgress, CodecReport, Metadata, Metric, OpenOptions, QuantumDBOptions, QuantumDBStats, SaveOptions, SearchHit, SearchOptions,
@@ -417,7 +417,7 @@ export class QuantumDB {
    * ```
    */
   static async open(path: string, options: OpenOptions = {}): Promise<QuantumDB> {
-    const { result: db, release } = await openImage(path, options.mmap === true, (image) => QuantumDB.fromFileImage(image, options));
+    const { result: db, release } = await openImage(path, options.mmap === true, (config, fileHasRows) => QuantumDB.receiver(config, fileHasRows, options));
     if (db.mapped) db.releaseMapping = release;
     else release();
     return db;
@@ -432,7 +432,7 @@ export class QuantumDB {
    * ```
    */
   static fromBytes(bytes: Uint8Array, options: OpenOptions = {}): QuantumDB {
-    return QuantumDB.fromImage(loadImage(bytes), options);
+    return loadImage(bytes, (config, fileHasRows) => QuantumDB.receiver(config, fileHasRows, options));
   }
 
   /**
@@ -741,63 +741,32 @@ export class QuantumDB {
     };
   }
 
-  private static fromImage(image: LoadedImage, options: OpenOptions): QuantumDB {
-    const db = QuantumDB.forImage(image);
-    // Bytes in memory: check the ids first, so that the regions reserved next reuse its scratch pages.
-    stageIdCheck(db.kernels, image.ids, image.deleted)();
-    db.restoreRegions(image, options, false);
-    const { codes, level0 } = db.sectionTargets(image);
-    image.readSection('codes', codes.target, codes.checksum);
-    image.readSection('level0', level0.target, level0.checksum);
-    db.restoreFinish(image, options);
-    return db;
-  }
-
   /**
-   * Opens a file's image: codes and level-0 graph (most of the bytes) are read on the thread pool,
-   * which also takes the first-touch page faults of their fresh memory on the other core, while
-   * this thread checks the ids.
+   * A new database for a file's configuration, with kernel regions reserved for its slots: the
+   * load reads codes and graph straight into them (untouched until then: the reads fault their
+   * pages in, off this thread), then hands over the rest.
    */
-  private static async fromFileImage(image: LoadedImage, options: OpenOptions): Promise<QuantumDB> {
-    const db = QuantumDB.forImage(image);
-    const checkIds = stageIdCheck(db.kernels, image.ids, image.deleted);
-    db.restoreRegions(image, options, true);
-    const { codes, level0 } = db.sectionTargets(image);
-    // Nothing below allocates kernel memory until the reads settle: they write into it.
-    const reads = Promise.all([
-      image.readSectionAsync('codes', codes.target, codes.checksum, 1),
-      image.readSectionAsync('level0', level0.target, level0.checksum, 2),
-    ]);
-    let checked: unknown;
-    try {
-      checkIds();
-    } catch (e) {
-      checked = e;
-    }
-    await reads;
-    if (checked !== undefined) throw checked;
-    db.restoreFinish(image, options);
-    return db;
-  }
-
-  private static forImage(image: LoadedImage): QuantumDB {
-    return new QuantumDB({ dim: image.config.dim, metric: image.config.metric, ...image.config.params });
-  }
-
-  /** Everything of an image but codes and level-0 links, whose regions are reserved for them. */
-  private restoreRegions(image: LoadedImage, options: OpenOptions, forRead: boolean): void {
-    const { config } = image;
+  private static receiver(config: StoredConfig, fileHasRows: boolean, options: OpenOptions): ImageReceiver<QuantumDB> {
+    const db = new QuantumDB({ dim: config.dim, metric: config.metric, ...config.params });
+    const raw = db.kernels.raw;
     const n = Math.max(config.slotCount, 1);
+    const vectorsInFile = db.keepsVectorsInFile(config, fileHasRows, options);
+    if (vectorsInFile) raw.dropVectors();
+    raw.reserveForRead(n);
+    db.capacity = n;
+    raw.graphReserveUpperForRead(config.graph.upperWords);
+    return {
+      regions: { kernels: db.kernels, codes: raw.codesPtr(), level0: raw.level0Ptr(), levels: raw.levelsPtr(), upperOffsets: raw.upperOffsetsPtr(), upper: raw.upperPtr() },
+      finish: (image) => db.restoreFinish(image, vectorsInFile, options),
+    };
+  }
+
+  /** Takes everything of a loaded file but codes and graph links, which are already in place. */
+  private restoreFinish(image: LoadedImage, vectorsInFile: boolean, options: OpenOptions): QuantumDB {
+    const { config } = image;
+    const n = config.slotCount;
     const { kernels } = this;
     const raw = kernels.raw;
-    if (this.keepsVectorsInFile(image, options)) raw.dropVectors();
-    if (forRead) {
-      // Exactly n slots: the file fills all of them, so they need no zeroing first.
-      raw.reserveForRead(n);
-      this.capacity = n;
-    } else {
-      this.reserve(n);
-    }
     const { m, targetDim } = this.params;
     if (image.codec) {
       kernels.f32(raw.rotationPtr(), targetDim * this.dim).set(image.codec.rotation);
@@ -805,39 +774,18 @@ export class QuantumDB {
       kernels.f32(raw.codebooksPtr(), m * 256 * (targetDim / m)).set(image.codec.codebooks);
       raw.codecLoaded();
     }
-    kernels.u8(raw.levelsPtr(), config.slotCount).set(image.levels);
-    kernels.u8(raw.upperOffsetsPtr(), config.slotCount * 4).set(image.upperOffsets);
-    raw.graphReserveUpper(config.graph.upperWords);
-    kernels.u8(raw.upperPtr(), image.upper.length).set(image.upper);
     const g = config.graph;
     raw.graphRestore(g.entryPoint, g.maxLevel, g.nodeCount, g.upperWords, g.levelState >>> 0);
+    const badSlot = config.built ? raw.graphValidateUpper(n) : -1;
+    if (badSlot >= 0) throw graphLinksCorrupt(badSlot);
     if (image.learnedCodec) this.useCodecFile(image.learnedCodec, 'stored with the database');
-  }
-
-  /** Where the codes and the level-0 links go in kernel memory, and their in-place checksums. */
-  private sectionTargets(image: LoadedImage) {
-    const { kernels } = this;
-    const raw = kernels.raw;
-    const n = image.config.slotCount;
-    const region = (ptr: number, bytes: number) => ({ target: kernels.u8(ptr, bytes), checksum: () => xxh64At(kernels, ptr, bytes) });
-    return { codes: region(raw.codesPtr(), n * this.params.m), level0: region(raw.level0Ptr(), n * (1 + 2 * this.params.M) * 4) };
-  }
-
-  /** Checks the graph and takes ids, metadata and vectors once every region is filled. */
-  private restoreFinish(image: LoadedImage, options: OpenOptions): void {
-    const { config } = image;
-    const n = config.slotCount;
-    const { kernels } = this;
-    const raw = kernels.raw;
     this.codecImported = false;
     if (config.codec) this.codecReport = config.codec;
     this.autoTuneReport = config.autoTune ?? null;
-    const badSlot = config.built ? raw.graphValidate(n) : -1;
-    if (badSlot >= 0) throw qdbError('CORRUPT_FILE', [`the graph links of slot ${badSlot} point outside the database; the file is damaged`], { slot: badSlot });
     for (const slot of image.deletedSlots) raw.markDeleted(slot);
     this.idMap.load(image.ids, image.deleted, image.deletedSlots.length);
     this.metadata.load(n, image.metadata?.texts, image.metadata?.offset);
-    if (this.keepsVectorsInFile(image, options)) {
+    if (vectorsInFile) {
       this.mapped = image.rows;
     } else {
       for (let slot = 0; slot < n; slot++) image.rows.read(slot, kernels.f32(raw.rowPtr(slot), this.dim));
@@ -846,9 +794,11 @@ export class QuantumDB {
     this.built = config.built;
     Object.assign(this.buildSeconds, config.buildSeconds);
     this.readOnly = options.readOnly === true;
+    return this;
   }
 
-  private keepsVectorsInFile(image: LoadedImage, options: OpenOptions): boolean {
-    return image.config.built && (options.vectors !== 'memory' || image.rows.available === false);
+  private keepsVectorsInFile(config: StoredConfig, fileHasRows: boolean, options: OpenOptions): boolean {
+    return config.built && (options.vectors !== 'memory' || !fileHasRows);
   }
+
 }

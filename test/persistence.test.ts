@@ -288,6 +288,39 @@ describe('hostile files', () => {
     await expectQdbErrorAsync(() => QuantumDB.open(join(dir, 'async-ids.qdb')), 'CORRUPT_FILE');
   });
 
+  it('open() checks every section it reads on the thread pool: a flipped byte anywhere, links out of range with valid checksums', async () => {
+    const bytes = (await makeDb()).toBytes();
+    const layout = decodeQdb(bytes);
+    for (const section of layout.sections) {
+      const flipped = bytes.slice();
+      flipped[section.offset + Math.floor(section.length / 3)]! ^= 0x40;
+      const path = join(dir, `async-flip-${section.kind}.qdb`);
+      writeFileSync(path, flipped);
+      await expectQdbErrorAsync(async () => (await QuantumDB.open(path)).search(row(queries, 0), { k: 10 }), 'CORRUPT_FILE');
+    }
+    const sections = layout.sections.map((info) => ({ kind: info.kind, flags: info.flags, bytes: layout.section(info.kind).slice() }));
+    const words = (kind: number) => {
+      const b = (sections.find((sec) => sec.kind === kind) as { bytes: Uint8Array }).bytes;
+      return new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
+    };
+    const writeAndOpen = async (name: string) => {
+      writeFileSync(join(dir, name), encodeQdb(sections));
+      return expectQdbErrorAsync(() => QuantumDB.open(join(dir, name)), 'CORRUPT_FILE');
+    };
+    // The last slot's first level-0 link (in the last piece read), then an upper-layer count past M.
+    const level0 = words(SectionKind.GRAPH_LEVEL0);
+    const record = level0.length / N;
+    const saved = level0[(N - 1) * record + 1]!;
+    level0[(N - 1) * record + 1] = N + 5;
+    await writeAndOpen('async-level0-link.qdb');
+    level0[(N - 1) * record + 1] = saved;
+    const upper = (sections.find((sec) => sec.kind === SectionKind.GRAPH_UPPER) as { bytes: Uint8Array }).bytes;
+    const slot = upper.findIndex((level, s) => s < N && level > 0);
+    const offsets = new Uint32Array(upper.buffer, upper.byteOffset + ((N + 3) & ~3), N);
+    new DataView(upper.buffer, upper.byteOffset).setUint32(((N + 3) & ~3) + 4 * N + 4 * offsets[slot]!, 999, true);
+    await writeAndOpen('async-upper-count.qdb');
+  });
+
   it('finds a damaged vector chunk with positional reads and through a mapping', async () => {
     const db = await makeDb();
     const bytes = db.toBytes();

@@ -128,21 +128,45 @@ export function xxh64(parts: readonly Uint8Array[]): bigint {
   return BigInt.asUintN(64, raw.xxh64Digest(block, pending));
 }
 
+/** Bytes of kernel memory an {@link xxh64Stream} needs for staging. */
+export const XXH64_STAGING_BYTES = 32;
+
 /**
- * XXH64 of `length` bytes already in `kernels`' memory at `ptr`, hashed where they lie.
+ * XXH64 of stretches of `kernels`' memory, hashed where they lie, as they arrive: add each in
+ * order, of any length; the few bytes of a stripe that straddles two stretches wait in `staging`.
+ * The kernels hold one checksum state, so one stream at a time.
  *
  * @param kernels - The kernel instance that holds the bytes.
- * @param ptr - Their address.
- * @param length - Their count.
- * @returns The 64-bit checksum, equal to {@link xxh64} of the same bytes.
+ * @param staging - {@link XXH64_STAGING_BYTES} bytes of kernel memory the stream may use.
+ * @returns `add(ptr, length)` for the next stretch, and `digest()` once all are added.
  * @example
  * ```ts
- * const sum = xxh64At(kernels, kernels.raw.codesPtr(), n * m);
+ * const sum = xxh64Stream(kernels, staging);
+ * sum.add(levelsPtr, n);
+ * sum.add(offsetsPtr, 4 * n);
+ * sum.digest(); // equal to xxh64 of the same bytes, back to back
  * ```
  */
-export function xxh64At(kernels: Kernels, ptr: number, length: number): bigint {
+export function xxh64Stream(kernels: Kernels, staging: number): { add(ptr: number, length: number): void; digest(): bigint } {
   const raw = kernels.raw;
   raw.xxh64Reset();
-  const consumed = raw.xxh64Update(ptr, length);
-  return BigInt.asUintN(64, raw.xxh64Digest(ptr + consumed, length - consumed));
+  let pending = 0;
+  return {
+    add(ptr, length) {
+      if (pending > 0) {
+        const take = Math.min(XXH64_STAGING_BYTES - pending, length);
+        kernels.u8(staging + pending, take).set(kernels.u8(ptr, take));
+        pending += take;
+        ptr += take;
+        length -= take;
+        if (pending < XXH64_STAGING_BYTES) return;
+        raw.xxh64Update(staging, XXH64_STAGING_BYTES);
+        pending = 0;
+      }
+      const consumed = raw.xxh64Update(ptr, length);
+      pending = length - consumed;
+      kernels.u8(staging, pending).set(kernels.u8(ptr + consumed, pending));
+    },
+    digest: () => BigInt.asUintN(64, raw.xxh64Digest(staging, pending)),
+  };
 }

@@ -16,14 +16,12 @@
  *   VECTOR_CHECKSUMS  u32 CRC32C per 2^flags-byte chunk of VECTORS (4 KiB), verified when a chunk is first read
  */
 import { qdbError } from '../errors.js';
-import { ioError, writeFileAtomic } from '../formats/atomic-file.js';
+import { writeFileAtomic } from '../formats/atomic-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors.js';
 import { decodeCodecFile, type CodecFile } from '../codec/codec-file.js';
 import type { AutoTuneReport, CodecReport, QuantumDBStats } from '../types.js';
-import type { Kernels } from '../wasm/abi.js';
-import { isMmapAvailable, mapFile } from './mmap.js';
 import { chunkChecksums, encodedRowBytes, MappedRows, VECTOR_CHUNK_SHIFT } from './row-store.js';
-import { bytesSource, decodeQdb, encodeQdb, planQdb, qdbPieces, SectionKind, VectorEncoding, type QdbByteSource, type QdbFile, type QdbSectionInput } from './qdb-layout.js';
+import { encodeQdb, planQdb, qdbPieces, SectionKind, VectorEncoding, type QdbByteSource, type QdbFile, type QdbSectionInput } from './qdb-layout.js';
 import { encodeF16, encodeStringTable, quantizeInt8, StringTable } from './section-codecs.js';
 
 /** Section kind of the per-chunk checksums of VECTORS (added in format 1.0 by this module). */
@@ -51,19 +49,15 @@ export interface StoredConfig {
   autoTune?: AutoTuneReport;
 }
 
-/** The parts every image has, written or read. */
-interface ImageParts {
+/** A database to write: copies of its kernel regions, and a reader for its full-precision rows. */
+export interface DatabaseImage {
   config: StoredConfig;
-  codec: { rotation: Float32Array; mean: Float32Array; codebooks: Float32Array } | undefined;
+  codec: LoadedImage['codec'];
   levels: Uint8Array;
   upperOffsets: Uint8Array;
   upper: Uint8Array;
   /** u8 per slot, 1 = deleted. */
   deleted: Uint8Array;
-}
-
-/** A database to write: copies of its kernel regions, and a reader for its full-precision rows. */
-export interface DatabaseImage extends ImageParts {
   /** The learned codec as a codec file, when one is in use. */
   learnedCodec: Uint8Array | undefined;
   /** One id per slot, "" for a deleted slot. */
@@ -78,26 +72,28 @@ export interface DatabaseImage extends ImageParts {
   readRow(slot: number, out: Float32Array<ArrayBuffer>): void;
 }
 
-/** A database read from a checked file; its rows stay where the file's bytes are. */
-export interface LoadedImage extends ImageParts {
+/**
+ * A database read from a checked file, but for the sections that went straight to kernel memory
+ * (codes and graph); its rows stay where the file's bytes are.
+ */
+export interface LoadedImage {
+  config: StoredConfig;
+  codec: { rotation: Float32Array; mean: Float32Array; codebooks: Float32Array } | undefined;
   /** The learned codec, when the file holds one. */
   learnedCodec: CodecFile | undefined;
   /** One id per slot (a deleted slot's is ignored), decoded when asked for. */
   ids: StringTable;
+  /** u8 per slot, 1 = deleted. */
+  deleted: Uint8Array;
   /** The deleted slots, ascending (the slots set in `deleted`). */
   deletedSlots: Uint32Array;
   /** JSON text per slot ("" for none), parsed when asked for; where the section starts, for errors. */
   metadata: { texts: StringTable; offset: number } | undefined;
   rows: MappedRows;
-  /**
-   * Reads the codes or the level-0 graph straight into `target` (kernel memory: one copy from the
-   * file) and checks it there; `checksumOfTarget` hashes `target` in place.
-   * @throws QuantumDBError `CORRUPT_FILE` when the bytes fail their checksum.
-   */
-  readSection(part: 'codes' | 'level0', target: Uint8Array, checksumOfTarget: () => bigint): void;
-  /** {@link LoadedImage.readSection} with the reads on the thread pool, in `pieces` parts, when the source is a file. */
-  readSectionAsync(part: 'codes' | 'level0', target: Uint8Array, checksumOfTarget: () => bigint, pieces: number): Promise<void>;
 }
+
+/** Everything of a {@link LoadedImage} but the ids, with the raw deleted bitmap the id check reads. */
+export type SmallSections = Omit<LoadedImage, 'config' | 'ids'> & { deletedBitmap: Uint8Array };
 
 /** Rows encoded per chunk while saving. */
 const ROWS_PER_CHUNK = 4096;
@@ -165,88 +161,59 @@ export function snapshotImage(image: DatabaseImage): Uint8Array {
 }
 
 /**
- * Opens and checks `path` and hands its image to `use`, which copies what it needs into kernel
- * memory. Sections are read through a memory mapping when the mmap addon is installed (dropped
- * when `use` returns), or with positional reads; vector rows are always read with positional
- * reads, one row per re-ranked candidate, so they never become resident. Mapped rows measured far
- * worse: the kernel maps whole large page-cache folios per fault, and 160 re-ranked rows added
- * ~260 MB to the process's RSS. `release` closes the file.
- */
-export async function openImage<T>(path: string, mmap: boolean, use: (image: LoadedImage) => T | Promise<T>): Promise<{ result: T; release: () => void }> {
-  const { openSync, fstatSync, readSync, closeSync, read } = await import('node:fs');
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw ioError('open', path, e);
-  }
-  const readInto = (offset: number, target: Uint8Array) => {
-    for (let done = 0; done < target.length;) {
-      const got = readSync(fd, target, done, target.length - done, offset + done);
-      if (got === 0) throw qdbError('IO_ERROR', [`${JSON.stringify(path)} ended early while reading it; the file changed while open`], { path, offset });
-      done += got;
-    }
-  };
-  const readIntoAsync = async (offset: number, target: Uint8Array) => {
-    for (let done = 0; done < target.length;) {
-      const got = await new Promise<number>((resolve, reject) => {
-        read(fd, target, done, target.length - done, offset + done, (e, n) => (e ? reject(ioError('read', path, e)) : resolve(n)));
-      });
-      if (got === 0) throw qdbError('IO_ERROR', [`${JSON.stringify(path)} ended early while reading it; the file changed while open`], { path, offset });
-      done += got;
-    }
-  };
-  const rows: QdbByteSource = {
-    byteLength: fstatSync(fd).size,
-    read(offset, length) {
-      const out = new Uint8Array(length);
-      readInto(offset, out);
-      return out;
-    },
-    readInto,
-    readIntoAsync,
-  };
-  // A file the kernel will not map (address space or a per-mapping limit) is read with positional reads instead.
-  const mapped = mmap && (await isMmapAvailable()) ? await mapFile(path).catch(() => undefined) : undefined;
-  try {
-    return { result: await use(readImage(decodeQdb(mapped ? mapped.bytes : rows), rows, !mapped)), release: () => closeSync(fd) };
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  } finally {
-    mapped?.close();
-  }
-}
-
-/** Checks `.qdb` bytes and reads the database in them (vectors stay in `bytes`). */
-export function loadImage(bytes: Uint8Array): LoadedImage {
-  return readImage(decodeQdb(bytes), bytesSource(bytes), true);
-}
-
-/**
- * Reads and checks every section but VECTORS (whose chunks are verified on first use). `keep`:
- * the section bytes outlive the database (positional reads, or bytes the caller keeps), so the
- * string tables are used in place instead of copied out of a mapping.
+ * Reads and checks the configuration, and that the sections the kernels take (codes, graph, ids)
+ * exist with the lengths it implies, so their kernel regions can be reserved before they are read.
  * @throws QuantumDBError `CORRUPT_FILE` naming the section and offset of the first inconsistency.
  */
-function readImage(file: QdbFile, source: QdbByteSource, keep: boolean): LoadedImage {
-  const section = (kind: number) => file.section(kind);
+export function readConfig(file: QdbFile): StoredConfig {
   const offsetOf = (kind: number) => file.info(kind)?.offset ?? 0;
   let config: StoredConfig;
   try {
-    config = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(section(SectionKind.CONFIG))) as StoredConfig;
+    config = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.section(SectionKind.CONFIG))) as StoredConfig;
   } catch (e) {
     if ((e as { name?: string }).name === 'QuantumDBError') throw e;
     throw corrupt(offsetOf(SectionKind.CONFIG), 'the configuration is not valid JSON');
   }
   checkConfig(config, offsetOf(SectionKind.CONFIG));
-  const { slotCount: n, dim } = config;
-  const { m, targetDim, M } = config.params;
-  const expect = (kind: number, length: number, name: string) => {
+  const n = config.slotCount;
+  const { m, M } = config.params;
+  const expect = (kind: number, length: number | undefined, name: string, optional = false) => {
     const actual = file.info(kind)?.length;
-    if (actual !== length) throw corrupt(offsetOf(kind), actual === undefined ? `the ${name} section is missing` : `the ${name} section holds ${actual} bytes, ${length} expected for ${n} slots`);
+    if (actual === undefined && !optional) throw corrupt(0, `the ${name} section is missing`);
+    if (actual !== undefined && length !== undefined && actual !== length) throw corrupt(offsetOf(kind), `the ${name} section holds ${actual} bytes, ${length} expected for ${n} slots`);
   };
-  let codec: DatabaseImage['codec'];
+  expect(SectionKind.CODES, n * m, 'codes');
+  expect(SectionKind.GRAPH_LEVEL0, n * (1 + 2 * M) * 4, 'level-0 graph');
+  expect(SectionKind.GRAPH_UPPER, upperSectionBytes(config), 'upper-graph');
+  expect(SectionKind.IDS, undefined, 'ids');
+  // An absent DELETED section means no slot is deleted.
+  expect(SectionKind.DELETED, Math.ceil(n / 8), 'deleted', true);
+  return config;
+}
+
+/** Bytes of the GRAPH_UPPER section: levels padded to 4, offsets, then the pool. */
+export function upperSectionBytes(config: StoredConfig): number {
+  return pad4(config.slotCount) + 4 * config.slotCount + 4 * config.graph.upperWords;
+}
+
+/** Whether the file stores re-rank rows (its VECTORS encoding is not "none"). */
+export function fileHasRows(file: QdbFile): boolean {
+  return (file.info(SectionKind.VECTORS)?.flags ?? VectorEncoding.NONE) !== VectorEncoding.NONE;
+}
+
+/**
+ * Reads and checks the sections that are not kernel memory nor ids: codec, metadata, deleted
+ * bitmap, the vectors' encoding and chunk checksums (the rows themselves are verified on first use),
+ * a learned codec. `keep`: the section bytes outlive the database (positional reads, or bytes the
+ * caller keeps), so they are used in place instead of copied out of a mapping.
+ * @throws QuantumDBError `CORRUPT_FILE` naming the section and offset of the first inconsistency.
+ */
+export function readSmallSections(file: QdbFile, config: StoredConfig, source: QdbByteSource, keep: boolean): SmallSections {
+  const section = (kind: number) => file.section(kind);
+  const offsetOf = (kind: number) => file.info(kind)?.offset ?? 0;
+  const { slotCount: n, dim } = config;
+  const { m, targetDim } = config.params;
+  let codec: LoadedImage['codec'];
   if (config.built) {
     const { tensors } = decodeSafetensors(section(SectionKind.CODEC));
     const tensor = (name: string, length: number) => {
@@ -256,19 +223,12 @@ function readImage(file: QdbFile, source: QdbByteSource, keep: boolean): LoadedI
     };
     codec = { rotation: tensor('rotation', targetDim * dim), mean: tensor('mean', dim), codebooks: tensor('codebooks', m * 256 * (targetDim / m)) };
   }
-  expect(SectionKind.CODES, n * m, 'codes');
-  expect(SectionKind.GRAPH_LEVEL0, n * (1 + 2 * M) * 4, 'level-0 graph');
-  expect(SectionKind.GRAPH_UPPER, pad4(n) + 4 * n + 4 * config.graph.upperWords, 'upper-graph');
-  const upperAll = section(SectionKind.GRAPH_UPPER);
-  const ids = new StringTable(section(SectionKind.IDS), offsetOf(SectionKind.IDS), keep);
-  if (ids.count !== n) throw corrupt(offsetOf(SectionKind.IDS), `${ids.count} ids for ${n} slots`);
   let metadata: LoadedImage['metadata'];
   if (file.info(SectionKind.METADATA)) {
     metadata = { texts: new StringTable(section(SectionKind.METADATA), offsetOf(SectionKind.METADATA), keep), offset: offsetOf(SectionKind.METADATA) };
     if (metadata.texts.count !== n) throw corrupt(metadata.offset, `${metadata.texts.count} metadata entries for ${n} slots`);
   }
-  expect(SectionKind.DELETED, Math.ceil(n / 8), 'deleted');
-  const bitmap = section(SectionKind.DELETED);
+  const bitmap = file.info(SectionKind.DELETED) ? section(SectionKind.DELETED) : new Uint8Array(Math.ceil(n / 8));
   const deleted = new Uint8Array(n);
   const deletedSlots: number[] = [];
   bitmap.forEach((bits, byte) => {
@@ -279,7 +239,6 @@ function readImage(file: QdbFile, source: QdbByteSource, keep: boolean): LoadedI
       }
     }
   });
-  // Empty and duplicate live ids are rejected by the kernels when the database loads the ids.
   const vectorsInfo = file.info(SectionKind.VECTORS);
   const vectorEncoding = vectorsInfo?.flags ?? VectorEncoding.NONE;
   if (!Object.values(VectorEncoding).includes(vectorEncoding as never)) throw corrupt(vectorsInfo?.offset ?? 0, `unknown vector encoding ${vectorEncoding}`);
@@ -297,14 +256,8 @@ function readImage(file: QdbFile, source: QdbByteSource, keep: boolean): LoadedI
     if (learnedCodec.kind !== 'learned' || learnedCodec.metric !== config.metric) throw corrupt(offsetOf(LEARNED_CODEC_KIND), 'the learned codec does not match the database');
   }
   return {
-    config, codec, ids, metadata, deleted, deletedSlots: Uint32Array.from(deletedSlots), learnedCodec,
+    codec, metadata, deleted, deletedSlots: Uint32Array.from(deletedSlots), deletedBitmap: bitmap, learnedCodec,
     rows: new MappedRows(source, vectorEncoding, dim, n, vectorChecksums, vectorsInfo?.offset ?? 0, 2 ** chunkShift),
-    readSection: (part, target, checksumOfTarget) => file.sectionInto(part === 'codes' ? SectionKind.CODES : SectionKind.GRAPH_LEVEL0, target, checksumOfTarget),
-    readSectionAsync: (part, target, checksumOfTarget, pieces) =>
-      file.sectionIntoAsync(part === 'codes' ? SectionKind.CODES : SectionKind.GRAPH_LEVEL0, target, checksumOfTarget, pieces),
-    levels: upperAll.subarray(0, n),
-    upperOffsets: upperAll.subarray(pad4(n), pad4(n) + 4 * n),
-    upper: upperAll.subarray(pad4(n) + 4 * n),
   };
 }
 
@@ -316,37 +269,4 @@ function checkConfig(c: StoredConfig, offset: number): void {
     && c.graph && int(c.graph.upperWords) && int(c.graph.nodeCount) && int(c.graph.entryPoint, -1) && int(c.graph.maxLevel, -1) && int(c.graph.levelState)
     && c.graph.entryPoint < c.slotCount && c.graph.nodeCount <= c.slotCount;
   if (!ok) throw corrupt(offset, 'the configuration has missing or out-of-range fields');
-}
-
-/**
- * Stages the kernels' check that every live id of a file is non-empty and unique (by sorting
- * hashes): copies the table into kernel scratch now and returns the check, which allocates
- * nothing new (its working memory is set aside here), so it can run while reads fill other
- * regions of the same memory.
- * @returns the check; it frees the scratch and throws `CORRUPT_FILE` naming the first offending slot
- */
-export function stageIdCheck(kernels: Kernels, ids: StringTable, deleted: Uint8Array): () => void {
-  const raw = kernels.raw;
-  const count = ids.count;
-  const offsetsPtr = raw.arenaAlloc(ids.offsets.byteLength);
-  const blobPtr = raw.arenaAlloc(Math.max(ids.blob.length, 1));
-  const deletedPtr = raw.arenaAlloc(Math.max(deleted.length, 1));
-  // The sort's two key arrays (8 bytes per id each) and its bucket counts, with room for the
-  // allocator's size classes: freed just before the check, so the check never grows memory.
-  const workPtr = raw.arenaAlloc(Math.ceil(17.6 * Math.max(count, 1)) + 65_536);
-  kernels.u32(offsetsPtr, ids.offsets.length).set(ids.offsets);
-  kernels.u8(blobPtr, ids.blob.length).set(ids.blob);
-  kernels.u8(deletedPtr, deleted.length).set(deleted);
-  return () => {
-    raw.arenaFree(workPtr);
-    let bad: number;
-    try {
-      bad = raw.idsFirstInvalid(offsetsPtr, blobPtr, count, deletedPtr);
-    } finally {
-      raw.arenaFree(deletedPtr);
-      raw.arenaFree(blobPtr);
-      raw.arenaFree(offsetsPtr);
-    }
-    if (bad >= 0) throw qdbError('CORRUPT_FILE', [`not a valid QuantumDB database: slot ${bad} has ${ids.at(bad) === '' ? 'an empty' : 'a duplicate'} id`], { slot: bad });
-  };
 }

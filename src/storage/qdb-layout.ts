@@ -322,74 +322,98 @@ export class QdbFile {
     const s = this.info(kind);
     if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
     const bytes = readExact(this.source, s.offset, s.length);
-    if ((options.verify ?? true) && !this.verified.has(kind)) this.verify(s, bytes);
+    if ((options.verify ?? true) && !this.verified.has(kind)) this.verify(s, [bytes]);
     return bytes;
   }
 
   /**
-   * Reads a section straight into `target` (for instance WebAssembly memory: one copy from the
-   * file) and checks it there.
+   * Reads a section straight into `spans` (for instance WebAssembly memory: one copy from the
+   * file), consecutive pieces that together hold exactly its bytes, and checks it there.
    *
    * @param kind - The section kind.
-   * @param target - Exactly the section's length.
-   * @param checksumOfTarget - Computes the format-2 checksum of `target` where it lies (default: {@link xxh64}).
+   * @param spans - Where its bytes go, in order.
+   * @param checksumOfSpans - Computes the format-2 checksum of `spans` where they lie (default: {@link xxh64}).
    * @throws QuantumDBError `CORRUPT_FILE` when the section is missing, of another length, or fails its checksum.
    * @example
    * ```ts
-   * file.sectionInto(SectionKind.CODES, kernels.u8(codesPtr, n * m));
+   * file.sectionInto(SectionKind.CODES, [kernels.u8(codesPtr, n * m)]);
    * ```
    */
-  sectionInto(kind: number, target: Uint8Array, checksumOfTarget?: () => bigint): void {
-    const s = this.sectionFitting(kind, target);
-    if (this.source.readInto) this.source.readInto(s.offset, target);
-    else target.set(readExact(this.source, s.offset, s.length));
-    this.verify(s, target, checksumOfTarget);
+  sectionInto(kind: number, spans: readonly Uint8Array[], checksumOfSpans?: () => bigint): void {
+    const s = this.sectionFitting(kind, spans);
+    let at = s.offset;
+    for (const span of spans) {
+      this.readSpan(at, span);
+      at += span.length;
+    }
+    this.verify(s, spans, checksumOfSpans);
   }
 
   /**
-   * {@link QdbFile.sectionInto}, with the reads in `pieces` parts on the thread pool when the
-   * source can: the copy and the first touch of fresh `target` pages then happen off this thread,
-   * while it goes on with other work.
+   * Starts reading a section into `spans`, consecutive pieces that together hold exactly its
+   * bytes, each on the thread pool when the source can (otherwise now): the copy and the first
+   * touch of fresh span pages then happen off this thread, while it goes on with other work.
+   * Nothing is checked yet: call {@link QdbFile.verifyInPlace} once every span has landed.
    *
    * @param kind - The section kind.
-   * @param target - Exactly the section's length; nothing may grow or move it until this settles.
-   * @param checksumOfTarget - As for {@link QdbFile.sectionInto}.
-   * @param pieces - Concurrent reads.
-   * @throws QuantumDBError `CORRUPT_FILE` as {@link QdbFile.sectionInto}; `IO_ERROR` from the reads.
+   * @param spans - Where its bytes go, in order; nothing may grow or move them until the reads settle.
+   * @returns Each span's read, in order.
+   * @throws QuantumDBError `CORRUPT_FILE` when the section is missing or the spans do not add up
+   *   to its length; the reads reject with `IO_ERROR`.
    * @example
    * ```ts
-   * await file.sectionIntoAsync(SectionKind.GRAPH_LEVEL0, kernels.u8(level0Ptr, bytes), undefined, 2);
+   * const [read] = file.readSpans(SectionKind.CODES, [kernels.u8(codesPtr, n * m)]);
    * ```
    */
-  async sectionIntoAsync(kind: number, target: Uint8Array, checksumOfTarget?: () => bigint, pieces = 1): Promise<void> {
-    const readAsync = this.source.readIntoAsync?.bind(this.source);
-    if (!readAsync) {
-      this.sectionInto(kind, target, checksumOfTarget);
-      return;
-    }
-    const s = this.sectionFitting(kind, target);
-    // Piece boundaries on 4 KiB pages, so no page is faulted in by two readers.
-    const step = Math.ceil(target.length / pieces / 4096) * 4096;
-    const reads: Promise<void>[] = [];
-    for (let at = 0; at < target.length; at += step) reads.push(readAsync(s.offset + at, target.subarray(at, Math.min(at + step, target.length))));
-    const results = await Promise.allSettled(reads);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    this.verify(s, target, checksumOfTarget);
+  readSpans(kind: number, spans: readonly Uint8Array[]): Array<Promise<void>> {
+    let at = this.sectionFitting(kind, spans).offset;
+    return spans.map((span) => {
+      const read = this.readPart(at, span);
+      at += span.length;
+      return read;
+    });
   }
 
-  /** The entry of section `kind`, which must exist and be exactly as long as `target`. */
-  private sectionFitting(kind: number, target: Uint8Array): QdbSectionInfo {
+  /**
+   * Checks a section that {@link QdbFile.readSpans} read.
+   *
+   * @param kind - The section kind.
+   * @param spans - The section's bytes, as read.
+   * @param checksumOfSpans - Computes the format-2 checksum of `spans` where they lie (default: {@link xxh64}).
+   * @throws QuantumDBError `CORRUPT_FILE` when the bytes fail their checksum.
+   * @example
+   * ```ts
+   * file.verifyInPlace(SectionKind.CODES, [codes], () => xxh64At(kernels, codesPtr, codes.length));
+   * ```
+   */
+  verifyInPlace(kind: number, spans: readonly Uint8Array[], checksumOfSpans?: () => bigint): void {
+    this.verify(this.sectionFitting(kind, spans), spans, checksumOfSpans);
+  }
+
+  private async readPart(offset: number, span: Uint8Array): Promise<void> {
+    if (this.source.readIntoAsync) await this.source.readIntoAsync(offset, span);
+    else this.readSpan(offset, span);
+  }
+
+  private readSpan(offset: number, span: Uint8Array): void {
+    if (this.source.readInto) this.source.readInto(offset, span);
+    else span.set(readExact(this.source, offset, span.length));
+  }
+
+
+  /** The entry of section `kind`, which must exist and be exactly as long as `spans` together. */
+  private sectionFitting(kind: number, spans: readonly Uint8Array[]): QdbSectionInfo {
     const s = this.info(kind);
     if (s === undefined) throw corrupt(this.fileLength, `the file has no ${sectionName(kind)} section.`, { section: sectionName(kind) });
-    if (s.length !== target.length) throw corrupt(s.offset, `the ${sectionName(kind)} section holds ${s.length} bytes, ${target.length} expected.`, { section: sectionName(kind) });
+    const length = spans.reduce((sum, span) => sum + span.length, 0);
+    if (s.length !== length) throw corrupt(s.offset, `the ${sectionName(kind)} section holds ${s.length} bytes, ${length} expected.`, { section: sectionName(kind) });
     return s;
   }
 
-  private verify(s: QdbSectionInfo, bytes: Uint8Array, checksumOfBytes?: () => bigint): void {
+  private verify(s: QdbSectionInfo, spans: readonly Uint8Array[], checksumOfSpans?: () => bigint): void {
     const [actual, name] = this.version.major === 1
-      ? [BigInt(crc32c(bytes)), 'CRC32C']
-      : [checksumOfBytes ? checksumOfBytes() : xxh64([bytes]), 'XXH64'];
+      ? [BigInt(spans.reduce((crc, span) => crc32c(span, crc), 0)), 'CRC32C']
+      : [checksumOfSpans ? checksumOfSpans() : xxh64(spans), 'XXH64'];
     if (actual !== s.checksum) throw corrupt(s.offset, `the ${sectionName(s.kind)} section fails its ${name} check.`, { section: sectionName(s.kind) });
     this.verified.add(s.kind);
   }

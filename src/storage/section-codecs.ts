@@ -48,6 +48,9 @@ export function encodeStringTable(strings: readonly string[]): Uint8Array {
   return out;
 }
 
+/** Lookups into an ASCII string table before it decodes its whole blob once (a few milliseconds for a million ids). */
+const WHOLE_TEXT_AFTER = 256;
+
 /**
  * A checked string table whose strings are decoded one at a time, when asked for: opening a file
  * with a million ids then costs one pass over the offsets and one UTF-8 check of the blob, not a
@@ -58,8 +61,11 @@ export class StringTable {
   readonly offsets: Uint32Array;
   /** The UTF-8 bytes of every string, back to back. */
   readonly blob: Uint8Array;
-  /** The whole blob as text when it is ASCII, so that byte offsets are also string indices. */
-  private readonly ascii: string | undefined;
+  /** Whether the blob is all ASCII, so that byte offsets are also string indices. */
+  private readonly isAscii: boolean;
+  /** The whole blob as text, for an ASCII table: decoded once lookups pass {@link WHOLE_TEXT_AFTER}. */
+  private text: string | undefined;
+  private lookups = 0;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   /**
@@ -67,10 +73,11 @@ export class StringTable {
    * @param bytes - The table bytes (e.g. the IDS section).
    * @param fileOffset - Where `bytes` start in the file, so errors report absolute offsets.
    * @param keep - Use `bytes` in place (when 4-byte aligned) instead of copying them.
+   * @param checked - The kernels already checked this table (`assembly/ids.ts`) and found it ASCII or not: skip the checks.
    * @throws QuantumDBError `CORRUPT_FILE` when the count or offsets do not fit the bytes, offsets
    *   decrease, the blob has trailing bytes, or a string is not valid UTF-8.
    */
-  constructor(bytes: Uint8Array, fileOffset = 0, keep = false) {
+  constructor(bytes: Uint8Array, fileOffset = 0, keep = false, checked?: { ascii: boolean }) {
     if (bytes.length < 4) throw corrupt(fileOffset, `a string table needs at least 4 bytes, got ${bytes.length}.`);
     const view = dataView(bytes);
     const count = view.getUint32(0, true);
@@ -80,6 +87,10 @@ export class StringTable {
     const table = keep && bytes.byteOffset % 4 === 0 ? bytes.subarray(4) : bytes.slice(4);
     this.offsets = new Uint32Array(table.buffer, table.byteOffset, count + 1);
     this.blob = table.subarray(4 * (count + 1));
+    if (checked) {
+      this.isAscii = checked.ascii;
+      return;
+    }
     const { offsets, blob } = this;
     if (offsets[0] !== 0) throw corrupt(fileOffset + 4, 'the first string table offset is not 0.');
     if (offsets[count] !== blobBytes) throw corrupt(fileOffset + blobStart - 4, `the string table's last offset is ${offsets[count]} but its blob has ${blobBytes} bytes.`);
@@ -97,7 +108,8 @@ export class StringTable {
       const i = this.firstInvalid();
       throw this.badUtf8(i, fileOffset + blobStart + (offsets[i] as number));
     }
-    this.ascii = text.length === blobBytes ? text : undefined;
+    this.isAscii = text.length === blobBytes;
+    if (this.isAscii) this.text = text;
   }
 
   /** Number of strings. */
@@ -113,7 +125,10 @@ export class StringTable {
   at(i: number): string {
     const begin = this.offsets[i] as number;
     const end = this.offsets[i + 1] as number;
-    return this.ascii !== undefined ? this.ascii.slice(begin, end) : this.decoder.decode(this.blob.subarray(begin, end));
+    // Search hits decode a few strings each; once lookups look like a scan, one decode of the whole blob serves them all.
+    if (this.text === undefined && (!this.isAscii || ++this.lookups <= WHOLE_TEXT_AFTER)) return this.decoder.decode(this.blob.subarray(begin, end));
+    this.text ??= this.decoder.decode(this.blob);
+    return this.text.slice(begin, end);
   }
 
   private firstInvalid(): number {

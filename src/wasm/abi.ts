@@ -50,9 +50,10 @@ export interface KernelExports {
   clearDeleted(): void;
   setFilterMode(mode: number): void;
   levelState(): number;
-  graphReserveUpper(words: number): void;
+  graphReserveUpperForRead(words: number): void;
   graphRestore(entry: number, top: number, nodes: number, upperWords: number, state: number): void;
-  graphValidate(slots: number): number;
+  graphValidateLevel0(first: number, end: number, slots: number): number;
+  graphValidateUpper(slots: number): number;
   setBuildMode(mode: number): void;
   dropVectors(): void;
   codecLoaded(): void;
@@ -60,6 +61,7 @@ export interface KernelExports {
   queryAdcDistance(slot: number): number;
   decodeRow(slot: number, outPtr: number): void;
   arenaAlloc(bytes: number): number;
+  arenaAllocUnfilled(bytes: number): number;
   arenaFree(ptr: number): void;
   kernelL2(a: number, b: number, n: number): number;
   kernelL2Scalar(a: number, b: number, n: number): number;
@@ -81,7 +83,8 @@ export interface KernelExports {
   xxh64Reset(): void;
   xxh64Update(ptr: number, len: number): number;
   xxh64Digest(ptr: number, len: number): bigint;
-  idsFirstInvalid(offsetsPtr: number, blobPtr: number, count: number, deletedPtr: number): number;
+  idTableCheck(tablePtr: number, tableBytes: number, count: number, deletedBitmapPtr: number, workPtr: number): number;
+  idCheckWorkBytes(count: number): number;
   // Exhaustive search over a vector file (assembly/scan.ts) and the Vectro+ PQSTREAM1 quantizer (assembly/vectro.ts).
   scanCosine(queryPtr: number, basePtr: number, offsetsPtr: number, n: number, dim: number, outPtr: number): void;
   scanCosineScalar(queryPtr: number, basePtr: number, offsetsPtr: number, n: number, dim: number, outPtr: number): void;
@@ -94,6 +97,9 @@ const ABI_VERSION = 2;
 const STATUS_OK = 0;
 const STATUS_BAD_ARGUMENT = -3;
 const STATUS_NO_CONVERGENCE = -4;
+
+/** Results of `idTableCheck` other than a slot (assembly/ids.ts). */
+export const ID_TABLE = { ascii: -1, utf8: -2, malformed: -3 } as const;
 
 /** Distance kinds of the kernels (lower is better). */
 export const KERNEL_METRIC = { l2: 0, ip: 1 } as const;
