@@ -176,7 +176,7 @@ const section = [
   fileRow('synth-768 100k, opened with `{ mmap: true }`', synth.mapped),
   ...(million ? [fileRow('generated 1M × 768 (efConstruction 40)', million.file)] : []),
   '',
-  `Open, first answer and resident are medians of ${OPEN_RUNS} fresh processes (every run's first-answer time in brackets); each opens the file read-only and answers one query, with the default positional reads (the \`{ mmap: true }\` row reads the sections through the optional \`@riaskov/mmap-io\` mapping instead). Resident = growth of (RSS − V8 heap); the re-rank vectors stay in the file and are read per query. Most of a large open is the operating system faulting in fresh pages for codes and graph (see the kernels section: 64 MiB of fresh WebAssembly memory take 44 ms to write, 2.4 ms once touched).`,
+  `Open, first answer and resident are medians of ${OPEN_RUNS} fresh processes (every run's first-answer time in brackets); each opens the file read-only and answers one query, with the default positional reads (the \`{ mmap: true }\` row reads the sections through the optional \`@riaskov/mmap-io\` mapping instead). Resident = growth of (RSS − V8 heap); the re-rank vectors stay in the file and are read per query. The benchmark process drops its own 1M database before those opens. Most of a large open is the operating system faulting in fresh pages for codes and graph (see the kernels section: 64 MiB of fresh WebAssembly memory take 44 ms to write, 2.4 ms once touched).`,
   '',
   '| synth-768 100k | R@10 | QPS |',
   '|---|---:|---:|',
