@@ -17,7 +17,7 @@ import {
   type LearnedCodecOptions, type LearnedCodecWeights, type LinearCodec,
 } from './learned-codec.js';
 import { refineWithOpq, trainCodebooks, type PqCodecConfig } from './pq-codec.js';
-import type { TfBackendName } from './train.js';
+import type { TfBackendName } from './tf-runtime.js';
 
 /** Beam width of the probe searches every trial is measured with. */
 export const PROBE_EF = 64;

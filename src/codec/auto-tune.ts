@@ -25,7 +25,7 @@ import type { Kernels } from '../wasm/abi.js';
 import { QUALITY_RECALL_SHARE, TrialBench, learnedOptions, type Measured, type TrialPlan } from './auto-tune-trial.js';
 import { DEFAULT_LOSS_WEIGHTS, type LearnedCodecOptions, type LearnedCodecWeights } from './learned-codec.js';
 import { sampleSlots } from './pq-codec.js';
-import { loadTensorflow, type TfBackendName } from './train.js';
+import { loadTensorflow, type TfBackendName } from './tf-runtime.js';
 
 /** Default planned seconds: twice the learned codec's default training budget (60 s). */
 export const DEFAULT_AUTOTUNE_BUDGET_SECONDS = 120;

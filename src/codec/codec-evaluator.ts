@@ -6,10 +6,8 @@
  * It reads and writes that instance's memory through typed views, a departure from "only abi.ts
  * touches pointers" kept to the codec modules.
  */
-import { Kernels } from '../wasm/abi.js';
+import { Kernels, KSUB } from '../wasm/abi.js';
 import type { LearnedCodecWeights, ValidationSet } from './learned-codec.js';
-
-const KSUB = 256;
 
 /** A codec seen from the validation harness: how rows become latent vectors, and its codebooks in that frame. */
 export type LatentCodec =

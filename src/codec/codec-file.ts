@@ -27,13 +27,13 @@
 import { qdbError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../formats/safetensors.js';
 import type { Metric } from '../types.js';
+import { KSUB } from '../wasm/abi.js';
 import type { LearnedCodecWeights, LinearCodec } from './learned-codec.js';
 
 /** Value of `__metadata__.format`. */
 export const CODEC_FORMAT = 'quantumdb-codec';
 /** Value of `__metadata__.version` this module writes and reads. */
 export const CODEC_FILE_VERSION = 1;
-const KSUB = 256;
 const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
 
 /** A codec as stored: linear (PQ or OPQ) or learned. */

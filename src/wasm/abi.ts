@@ -98,6 +98,9 @@ const STATUS_OK = 0;
 const STATUS_BAD_ARGUMENT = -3;
 const STATUS_NO_CONVERGENCE = -4;
 
+/** Codewords per PQ codebook: the kernels' KSUB (assembly/constants.ts). */
+export const KSUB = 256;
+
 /** Results of `idTableCheck` other than a slot (assembly/ids.ts). */
 export const ID_TABLE = { ascii: -1, utf8: -2, malformed: -3 } as const;
 

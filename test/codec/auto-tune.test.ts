@@ -12,8 +12,8 @@ import { expectQdbError, expectQdbErrorAsync } from '../helpers.js';
 
 /** When set, loading TF.js fails as it does when `@tensorflow/tfjs` is not installed. */
 const tf = vi.hoisted(() => ({ missing: false }));
-vi.mock('../../src/codec/train.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/codec/train.js')>();
+vi.mock('../../src/codec/tf-runtime.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/codec/tf-runtime.js')>();
   return {
     ...real,
     loadTensorflow: (...args: Parameters<typeof real.loadTensorflow>) => (tf.missing

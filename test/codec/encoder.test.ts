@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CodecEvaluator } from '../../src/codec/codec-evaluator.js';
 import { initFromLinear, type LearnedCodecWeights } from '../../src/codec/learned-codec.js';
-import { encodeWithTf, loadTensorflow } from '../../src/codec/train.js';
+import { encodeWithTf, loadTensorflow } from '../../src/codec/tf-runtime.js';
 import { Kernels } from '../../src/wasm/abi.js';
 import { uniform } from '../data.js';
 import { randomLinearCodec, randomWeights } from './fixtures.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CodecEvaluator } from '../../src/codec/codec-evaluator.js';
 import { chooseCodec, initFromLinear, trainLearnedCodec, validateLinearCodecs, type LinearCodec } from '../../src/codec/learned-codec.js';
-import { encodeWithTf, exactKnn, loadTensorflow, TrainSession, type TrainBatch, type TrainOptions } from '../../src/codec/train.js';
+import { encodeWithTf, exactKnn, loadTensorflow } from '../../src/codec/tf-runtime.js';
+import { TrainSession, type TrainBatch, type TrainOptions } from '../../src/codec/train.js';
 import { clustered } from '../data.js';
 
 const [DIM, TARGET, M] = [16, 8, 4];
