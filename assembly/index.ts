@@ -42,7 +42,7 @@ import { STATUS_NOT_CONFIGURED } from './constants';
 export { KSUB, MAX_LEVEL } from './constants';
 
 /** Bumped whenever an export changes meaning; `src/wasm/abi.ts` checks it. */
-export const ABI_VERSION: i32 = 2;
+export const ABI_VERSION: i32 = 3;
 
 let dim: i32 = 0;
 let metric: i32 = METRIC_L2;

@@ -93,7 +93,7 @@ export interface KernelExports {
   vectroPqEncode(rowsPtr: number, n: number, dim: number, m: number, codebooksPtr: number, countsPtr: number, codesPtr: number, scalar: number): void;
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 const STATUS_OK = 0;
 const STATUS_BAD_ARGUMENT = -3;
 const STATUS_NO_CONVERGENCE = -4;
