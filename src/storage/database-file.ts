@@ -1,8 +1,8 @@
 /**
  * @module storage/database-file
  * What a QuantumDB database looks like inside a `.qdb` container (docs/format-qdb.md): the
- * sections it writes, the checks a file must pass before any byte of it reaches the kernels, and
- * the atomic save and mapped open around them.
+ * sections it writes, the atomic save, and the checks of the configuration and of the sections
+ * that do not go to the kernels (`storage/image-load.ts` reads and checks those that do).
  *
  *   CONFIG            JSON {@link StoredConfig}
  *   CODEC             safetensors: rotation (targetDim, dim), mean (dim), codebooks (m, 256, dsub), F32
