@@ -96,7 +96,7 @@ export function hnswReset(): void {
   levelState = levelSeed;
 }
 
-/** Grows every per-node region to `n` slots. */
+/** Grows every per-node region to `n` slots, zeroed unless `zero` is false (a file is about to fill them). */
 export function hnswReserve(n: i32, zero: bool = true): void {
   if (n <= capacity) return;
   const linkBytes = <usize>(maxM0 + 1) << 2;
@@ -322,7 +322,7 @@ export function flatSearch(list: usize, n: i32, keep: i32): i32 {
 /** The level generator's counter, saved with the graph so later inserts draw the same levels. */
 export function hnswLevelState(): u32 { return levelState; }
 
-/** Makes the upper-layer pool hold `n` u32 words. */
+/** Makes the upper-layer pool hold `n` u32 words, zeroed unless `zero` is false (a file is about to fill it). */
 export function hnswReserveUpper(n: usize, zero: bool = true): void {
   if (n <= upperCapacity) return;
   hnswUpper = zero ? growZeroed(hnswUpper, upperCapacity << 2, n << 2) : growScratch(hnswUpper, n << 2);
