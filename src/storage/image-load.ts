@@ -5,8 +5,9 @@
  * The big sections (ids, graph, codes) are read straight into kernel memory and checked there by
  * the kernels: every checksum in place, the id table (offsets, UTF-8, empty or repeated live ids)
  * and the level-0 links. Opening a file, those reads run on libuv's thread pool, which also takes
- * the first-touch page faults of their fresh memory on the other core: ids first, then the upper
- * graph, the codes and the level-0 graph in pieces. Meanwhile this thread reads the small
+ * the first-touch page faults of their fresh memory on the other core: ids first (twice: a second
+ * copy in JavaScript memory for the database's table, which must equal the checked one), then the
+ * upper graph, the codes and the level-0 graph in pieces. Meanwhile this thread reads the small
  * sections, then checks each big one, in that order, as it lands: the level-0 graph piece by
  * piece, so the last check waits only for the last piece. Every block of kernel memory the load
  * uses is reserved before the first read starts: nothing grows (and so detaches) the memory under
