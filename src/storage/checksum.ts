@@ -87,10 +87,10 @@ export function crc32c(data: Uint8Array, previous = 0): number {
   return ~crc >>> 0;
 }
 
-/** Bytes copied into kernel memory per XXH64 step: a multiple of the 32-byte stripe. */
+/** Bytes {@link xxh64} copies into kernel memory at a time. */
 const XXH64_BLOCK = 1 << 20;
 
-let hasher: { kernels: Kernels; block: number } | undefined;
+let hasher: { kernels: Kernels; block: number; staging: number } | undefined;
 
 /**
  * XXH64 (xxHash, 64-bit, seed 0) of the concatenation of `parts`, as `xxhsum -H1` prints it.
@@ -107,25 +107,18 @@ let hasher: { kernels: Kernels; block: number } | undefined;
 export function xxh64(parts: readonly Uint8Array[]): bigint {
   hasher ??= (() => {
     const kernels = new Kernels();
-    return { kernels, block: kernels.raw.arenaAlloc(XXH64_BLOCK + 32) };
+    return { kernels, block: kernels.raw.arenaAlloc(XXH64_BLOCK), staging: kernels.raw.arenaAlloc(XXH64_STAGING_BYTES) };
   })();
-  const { kernels, block } = hasher;
-  const raw = kernels.raw;
-  raw.xxh64Reset();
-  // Bytes short of a whole stripe wait at the start of the buffer for the next piece.
-  let pending = 0;
+  const { kernels, block, staging } = hasher;
+  const stream = xxh64Stream(kernels, staging);
   for (const part of parts) {
-    for (let at = 0; at < part.length;) {
-      const take = Math.min(part.length - at, XXH64_BLOCK - pending);
-      kernels.u8(block + pending, take).set(part.subarray(at, at + take));
-      at += take;
-      const filled = pending + take;
-      const consumed = raw.xxh64Update(block, filled);
-      pending = filled - consumed;
-      if (pending > 0 && consumed > 0) kernels.u8(block, pending).set(kernels.u8(block + consumed, pending));
+    for (let at = 0; at < part.length; at += XXH64_BLOCK) {
+      const piece = part.subarray(at, at + XXH64_BLOCK);
+      kernels.u8(block, piece.length).set(piece);
+      stream.add(block, piece.length);
     }
   }
-  return BigInt.asUintN(64, raw.xxh64Digest(block, pending));
+  return stream.digest();
 }
 
 /** Bytes of kernel memory an {@link xxh64Stream} needs for staging. */

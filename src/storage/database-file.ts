@@ -120,7 +120,7 @@ export function imageSections(image: DatabaseImage): QdbSectionInput[] {
   sections.push(
     { kind: SectionKind.CODES, bytes: image.codes },
     { kind: SectionKind.GRAPH_LEVEL0, bytes: image.level0 },
-    { kind: SectionKind.GRAPH_UPPER, bytes: [image.levels, new Uint8Array(pad4(n) - n), image.upperOffsets, image.upper] },
+    { kind: SectionKind.GRAPH_UPPER, bytes: [image.levels, new Uint8Array(upperSectionParts(config).pad), image.upperOffsets, image.upper] },
     { kind: SectionKind.IDS, bytes: encodeStringTable(image.ids) },
   );
   if (image.metadata) sections.push({ kind: SectionKind.METADATA, bytes: encodeStringTable(image.metadata) });
@@ -191,9 +191,15 @@ export function readConfig(file: QdbFile): StoredConfig {
   return config;
 }
 
-/** Bytes of the GRAPH_UPPER section: levels padded to 4, offsets, then the pool. */
-export function upperSectionBytes(config: StoredConfig): number {
-  return pad4(config.slotCount) + 4 * config.slotCount + 4 * config.graph.upperWords;
+/** The byte lengths of the GRAPH_UPPER section's parts, in order: levels, their zero padding to 4, offsets, pool. */
+export function upperSectionParts(config: StoredConfig): { levels: number; pad: number; offsets: number; pool: number } {
+  const n = config.slotCount;
+  return { levels: n, pad: pad4(n) - n, offsets: 4 * n, pool: 4 * config.graph.upperWords };
+}
+
+function upperSectionBytes(config: StoredConfig): number {
+  const { levels, pad, offsets, pool } = upperSectionParts(config);
+  return levels + pad + offsets + pool;
 }
 
 /** Whether the file stores re-rank rows (its VECTORS encoding is not "none"). */

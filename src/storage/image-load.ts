@@ -17,7 +17,7 @@ import { qdbError } from '../errors.js';
 import { ioError } from '../formats/atomic-file.js';
 import { ID_TABLE, type Kernels } from '../wasm/abi.js';
 import { xxh64Stream, XXH64_STAGING_BYTES } from './checksum.js';
-import { fileHasRows, readConfig, readSmallSections, type LoadedImage, type SmallSections, type StoredConfig } from './database-file.js';
+import { fileHasRows, readConfig, readSmallSections, upperSectionParts, type LoadedImage, type SmallSections, type StoredConfig } from './database-file.js';
 import { isMmapAvailable, mapFile } from './mmap.js';
 import { bytesSource, decodeQdb, SectionKind, type QdbByteSource, type QdbFile } from './qdb-layout.js';
 import { StringTable } from './section-codecs.js';
@@ -43,8 +43,6 @@ export type Receive<T> = (config: StoredConfig, fileHasRows: boolean) => ImageRe
 
 /** Level-0 reads: enough pieces that checking one overlaps reading the next. */
 const LEVEL0_PIECES = 8;
-
-const pad4 = (n: number) => (n + 3) & ~3;
 
 /** The `CORRUPT_FILE` of a graph whose links at `slot` leave the database. */
 export function graphLinksCorrupt(slot: number) {
@@ -90,10 +88,11 @@ class KernelLoad<T> {
     const { regions } = this.receiver;
     const span = (ptr: number, length: number): Span => ({ ptr, bytes: kernels.u8(ptr, length) });
     const level0Bytes = n * this.recordBytes;
+    const upper = upperSectionParts(this.config);
     const step = Math.max(4096, Math.ceil(level0Bytes / LEVEL0_PIECES / 4096) * 4096);
     this.spans = {
       ids: [span(this.scratch.ids, idsBytes)],
-      upper: [span(regions.levels, n), span(this.scratch.upperPad, pad4(n) - n), span(regions.upperOffsets, 4 * n), span(regions.upper, 4 * this.config.graph.upperWords)],
+      upper: [span(regions.levels, upper.levels), span(this.scratch.upperPad, upper.pad), span(regions.upperOffsets, upper.offsets), span(regions.upper, upper.pool)],
       codes: [span(regions.codes, n * this.config.params.m)],
       // Piece boundaries on 4 KiB pages, so no page is faulted in by two readers.
       level0: Array.from({ length: Math.max(1, Math.ceil(level0Bytes / step)) }, (_, i) => span(regions.level0 + i * step, Math.min(step, level0Bytes - i * step))),
@@ -109,7 +108,7 @@ class KernelLoad<T> {
   }
 
   /** The checksum of a section that landed whole, hashed where it lies. */
-  checksum(part: Exclude<BigSection, 'level0'>): () => bigint {
+  checksum(part: BigSection): () => bigint {
     return () => {
       const sum = this.sum();
       for (const { ptr, bytes } of this.spans[part]) sum.add(ptr, bytes.length);
@@ -181,17 +180,13 @@ export function loadImage<T>(bytes: Uint8Array, receive: Receive<T>): T {
 function loadAll<T>(file: QdbFile, source: QdbByteSource, keep: boolean, receive: Receive<T>): T {
   const load = new KernelLoad(file, receive);
   const small = readSmallSections(file, load.config, source, keep);
-  const readWhole = (part: Exclude<BigSection, 'level0'>) => file.sectionInto(load.kinds[part], load.bytes(part), load.checksum(part));
+  const readWhole = (part: BigSection) => file.sectionInto(load.kinds[part], load.bytes(part), load.checksum(part));
   readWhole('ids');
   const idsBytes = file.section(SectionKind.IDS, { verify: false });
   const ids = load.takeIds(small, keep ? idsBytes : idsBytes.slice());
   readWhole('upper');
   readWhole('codes');
-  const sum = load.sum();
-  file.sectionInto(SectionKind.GRAPH_LEVEL0, load.bytes('level0'), () => {
-    for (const { ptr, bytes } of load.spans.level0) sum.add(ptr, bytes.length);
-    return sum.digest();
-  });
+  readWhole('level0');
   load.checkLevel0Until(load.config.slotCount * load.recordBytes);
   load.level0Verdict();
   return load.finish(small, ids);
