@@ -271,6 +271,9 @@ export class QuantumDB {
       await yieldToEventLoop();
     });
     const { m, targetDim, M, efConstruction } = outcome.config;
+    // The codec in use (if any) has the old sizes and is retrained next: the move leaves it behind.
+    this.built = false;
+    this.learned = undefined;
     Object.assign(this.params, { m, targetDim, M, efConstruction });
     Object.assign(this.codec, { m, targetDim });
     this.moveLiveSlots();
@@ -640,7 +643,7 @@ export class QuantumDB {
     if (this.mapped) to.raw.dropVectors();
     to.raw.reserve(Math.max(kept.length, 1));
     const { m, targetDim } = this.params;
-    // Codes exist only with a codec (and the auto-tuner may have changed m since they were written).
+    // Codes exist only with a codec.
     if (this.built || this.codecImported) {
       if (this.learned) loadLearnedCodec(to, this.learned);
       else loadLinearCodec(to, readLinearCodec(from, 'pq', this.dim, targetDim, m));

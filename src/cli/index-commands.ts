@@ -10,8 +10,7 @@ import {
   type Command, type CommandContext,
 } from './command.js';
 import { isQdbFile, loadDatabase, openIndex, printHits, readHead, readQueries } from './db-files.js';
-import type { AutoTuneReport } from '../index.js';
-import { QuantumDB, qdbError, readPQStream1, readQStream1, readVectors, type Metric, type SearchHit } from './lib.js';
+import { QuantumDB, qdbError, readPQStream1, readQStream1, readVectors, type AutoTuneReport, type Metric, type SearchHit } from './lib.js';
 
 const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
 

@@ -12,7 +12,7 @@ export {
   readVectroStream, readStream1, readQStream1, readPQStream1, writeStream1, writeQStream1, writePQStream1,
   type VectorRecord, type VectroFormat,
 } from '../index.js';
-export type { Metric, QuantumDBOptions, QuantumDBStats, SearchHit, BuildProgress, ExportStreamOptions, FromStreamOptions } from '../index.js';
+export type { AutoTuneReport, Metric, QuantumDBOptions, QuantumDBStats, SearchHit, BuildProgress, ExportStreamOptions, FromStreamOptions } from '../index.js';
 
 // Internal helpers (not part of the package API).
 export { qdbError } from '../errors.js';

@@ -20,12 +20,12 @@ import { refineWithOpq, trainCodebooks, type PqCodecConfig } from './pq-codec.js
 import type { TfBackendName } from './tf-runtime.js';
 
 /** Beam width of the probe searches every trial is measured with. */
-export const PROBE_EF = 64;
+const PROBE_EF = 64;
 const PROBE_K = 10;
 /** Rows the shared PCA is fitted on (as `trainPqCodec` does). */
 const PCA_ROWS = 10_000;
 /** A random-order lookup-table read costs about this many SIMD multiply-adds (docs/design.md: 2.5 ns vs 0.08 ns). */
-export const MACS_PER_LOOKUP = 32;
+const MACS_PER_LOOKUP = 32;
 /** Exact-neighbour work allowed for measuring the final index, in multiply-adds (about a second here). */
 const FINAL_TRUTH_MACS = 2e9;
 /** Rows scanned and re-ranked at a time for the final index's exact neighbours. */
@@ -129,8 +129,9 @@ export class TrialBench {
       opq = readLinearCodec(k, 'opq', dim, targetDim, m);
     }
     const kept = await this.keepCodec(base, pq, opq, config, plan.steps);
+    const linear = kept.kind === 'opq' ? (opq as LinearCodec) : pq;
     if (kept.weights) loadLearnedCodec(k, kept.weights);
-    else loadLinearCodec(k, kept.kind === 'opq' ? (opq as LinearCodec) : pq);
+    else loadLinearCodec(k, linear);
     k.raw.codecLoaded();
     k.raw.bulkBuildBegin(n, KERNEL_BUILD[this.data.buildDistance]);
     try {
@@ -139,7 +140,7 @@ export class TrialBench {
     } finally {
       k.raw.bulkBuildEnd(KERNEL_BUILD.exact);
     }
-    const weights = kept.weights ?? initFromLinear(kept.kind === 'opq' ? (opq as LinearCodec) : pq);
+    const weights = kept.weights ?? initFromLinear(linear);
     const measured = this.measure(k, n, this.truth(n), this.data.queries, weights, kept.kind);
     return { ...measured, steps: kept.steps, seconds: (performance.now() - started) / 1000 };
   }

@@ -22,19 +22,19 @@ import type {
   AutoTuneConfig, AutoTuneFigures, AutoTuneObjective, AutoTuneOptions, AutoTuneReport, AutoTuneTrial, BuildOptions, CodecKind, Metric, QuantumDBStats,
 } from '../types.js';
 import type { Kernels } from '../wasm/abi.js';
+import { CODECS } from './build-codec.js';
 import { QUALITY_RECALL_SHARE, TrialBench, learnedOptions, type Measured, type TrialPlan } from './auto-tune-trial.js';
 import { DEFAULT_LOSS_WEIGHTS, type LearnedCodecOptions, type LearnedCodecWeights } from './learned-codec.js';
 import { sampleSlots } from './pq-codec.js';
 import { loadTensorflow, type TfBackendName } from './tf-runtime.js';
 
 /** Default planned seconds: twice the learned codec's default training budget (60 s). */
-export const DEFAULT_AUTOTUNE_BUDGET_SECONDS = 120;
+const DEFAULT_AUTOTUNE_BUDGET_SECONDS = 120;
 /** The weights: 0.4 quality, 0.1 compression, 0.4 speed, 0.1 memory. */
-export const DEFAULT_AUTOTUNE_OBJECTIVE: AutoTuneObjective = { quality: 0.4, compression: 0.1, speed: 0.4, memory: 0.1 };
+const DEFAULT_AUTOTUNE_OBJECTIVE: AutoTuneObjective = { quality: 0.4, compression: 0.1, speed: 0.4, memory: 0.1 };
 /** Fewer vectors leave too few held-out queries and sample rows to tell configurations apart. */
-export const AUTOTUNE_MIN_ROWS = 1_000;
+const AUTOTUNE_MIN_ROWS = 1_000;
 
-const CODECS = ['auto', 'pq', 'opq', 'learned'] as const;
 const M_CHOICES = [12, 16, 24];
 const HNSW_M_CHOICES = [12, 16, 24];
 const EF_CONSTRUCTION_CHOICES = [100, 200, 400];

@@ -17,11 +17,11 @@ import { refineWithOpq, sampleSlots, trainPqCodec, type PqCodecConfig } from './
 /** OPQ refinement rounds by default (Ge et al. report most of the gain within ten). */
 const DEFAULT_OPQ_ITERATIONS = 8;
 /** `codec: 'auto'` tries OPQ and the learned codec from this many vectors up: below it they gained nothing measurable and cost most of the build. */
-export const AUTO_CODEC_MIN_ROWS = 50_000;
+const AUTO_CODEC_MIN_ROWS = 50_000;
 const DEFAULT_TRAIN_BUDGET_SECONDS = 60;
 /** Rows in one learned-codec training batch (8 anchors × 32 neighbours, learned-codec.ts defaults). */
 const LEARNED_BATCH_ROWS = 256;
-const CODECS = ['auto', 'pq', 'opq', 'learned'] as const;
+export const CODECS = ['auto', 'pq', 'opq', 'learned'] as const;
 
 /** The database a codec is trained for: its rows sit in `kernels` (unit length under cosine). */
 export interface CodecTarget {

@@ -22,14 +22,14 @@
  */
 import { qdbError } from '../errors.js';
 import type { SearchHit } from '../types.js';
-import { Kernels } from '../wasm/abi.js';
+import { Kernels, KSUB } from '../wasm/abi.js';
 import { VectorBlockReader } from './vector-blocks.js';
 import { readVectors, type VectorFileFormat } from './vector-files.js';
-import { dequantizeValue, type ProductQuantizer } from './vectro-quant.js';
+import { packCodebooks } from './vectro-pq.js';
+import { dequantizeValue } from './vectro-quant.js';
 import type { QStreamHeader } from './vectro-stream.js';
 
 /** Table entries per position: one per u8 code. */
-const KSUB = 256;
 /** File read size and block budget: a 300 MB file is 75 reads. */
 const CHUNK_BYTES = 4 << 20;
 
@@ -141,14 +141,6 @@ function dequantizeTable(tables: QStreamHeader): Float32Array {
   return table;
 }
 
-/** The `(m, KSUB, sub)` table of a PQSTREAM1 codebook; entries past a subspace's centroids stay 0 (never coded). */
-function codebookTable(pq: ProductQuantizer): Float32Array {
-  const sub = pq.dim / pq.m;
-  const table = new Float32Array(pq.m * KSUB * sub);
-  pq.codebooks.forEach((centroids, s) => centroids.forEach((c, i) => table.set(c, (s * KSUB + i) * sub)));
-  return table;
-}
-
 /** Rejects a query the kernels cannot score: NaN or ±Infinity, or all zero. */
 function checkQuery(query: Float32Array): void {
   let norm = 0;
@@ -200,7 +192,7 @@ export async function scanVectorFile(input: string | Uint8Array, query: Float32A
   }
   try {
     if (reader.tables !== null && reader.tables.mins.length === dim) scan.useTable(dequantizeTable(reader.tables), dim, 1);
-    if (reader.pq !== null && reader.pq.dim === dim) scan.useTable(codebookTable(reader.pq), reader.pq.m, dim / reader.pq.m);
+    if (reader.pq !== null && reader.pq.dim === dim) scan.useTable(packCodebooks(reader.pq, new Float32Array(dim * KSUB)), reader.pq.m, dim / reader.pq.m);
     for (;;) {
       const n = await reader.next(scan.rowsPerBlock, dim);
       if (n > 0) scan.scoreBlock(reader.bytes, reader.offsets, n, (i) => reader.id(i));

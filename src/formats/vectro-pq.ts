@@ -15,10 +15,19 @@
  *   codes      (batchRows, m) u8
  * ```
  */
-import { Kernels } from '../wasm/abi.js';
+import { Kernels, KSUB } from '../wasm/abi.js';
 import type { ProductQuantizer } from './vectro-quant.js';
 
-const KSUB = 256;
+/**
+ * Lays a PQSTREAM1 quantizer's codebooks out as `(m, KSUB, sub)` f32 in `out` (already zero):
+ * entries past a subspace's centroids stay 0, as no code points at them.
+ */
+export function packCodebooks(pq: ProductQuantizer, out: Float32Array): Float32Array {
+  const sub = pq.dim / pq.m;
+  pq.codebooks.forEach((centroids, s) => centroids.forEach((c, i) => out.set(c, (s * KSUB + i) * sub)));
+  return out;
+}
+
 /** Bytes of staged rows per encode call: the codebook is re-interleaved once per call. */
 const BATCH_BYTES = 4 << 20;
 
@@ -45,8 +54,7 @@ export class PqEncoder {
     this.codesPtr = raw.arenaAlloc(pq.m * this.batchRows);
     this.booksPtr = raw.arenaAlloc(Math.max(16, 4 * pq.m * KSUB * sub));
     this.countsPtr = raw.arenaAlloc(4 * pq.m);
-    const books = this.kernels.f32(this.booksPtr, pq.m * KSUB * sub);
-    pq.codebooks.forEach((centroids, s) => centroids.forEach((c, i) => books.set(c, (s * KSUB + i) * sub)));
+    packCodebooks(pq, this.kernels.f32(this.booksPtr, pq.m * KSUB * sub));
     this.kernels.u32(this.countsPtr, pq.m).set(pq.codebooks.map((centroids) => centroids.length));
   }
 

@@ -167,6 +167,17 @@ describe('auto-tuning without the learned codec', () => {
   });
 });
 
+describe('re-tuning a built database', () => {
+  it('leaves the old codec behind when the winner changes its sizes, even a learned one', async () => {
+    const db = await tuned({ codec: 'learned', trainEpochs: 1 });
+    expect(db.stats().codec.kind).toBe('learned');
+    await db.buildIndex({ codec: 'pq', autoTune: { budgetSeconds: 1, trials: 4, objective: { quality: 0, compression: 0, speed: 0, memory: 1 } } });
+    expect(db.stats().params.m).not.toBe(16);
+    expect(db.stats().codec.kind).toBe('pq');
+    expect(results(db).every((hits) => hits.length === 10)).toBe(true);
+  });
+});
+
 describe('auto-tuning options', () => {
   it('fills in the defaults', () => {
     expect(resolveAutoTune({ autoTune: true }, 42, false)).toEqual({ budgetSeconds: 120, objective: { quality: 0.4, compression: 0.1, speed: 0.4, memory: 0.1 }, seed: 42, trials: undefined });
